@@ -1,0 +1,315 @@
+"""A drawing (any size, any background) -> the 28x28 image MNIST would have made of it.
+
+A network trained on MNIST only knows MNIST's conventions, so a drawing must be brought to them:
+
+1. ``load_drawing``: PNG bytes -> an *ink map*, float32 (H, W) in 0..1 where 1 is ink. Ink is how
+   much a pixel stands out from the background, so black-on-white, white-on-black,
+   black-on-transparent (what a browser canvas exports) and coloured ink all give the same map.
+2. ``to_mnist``: ink map -> (28, 28) float32 in 0..1, MNIST polarity (white digit on black):
+   crop to the ink, make the pen width MNIST's, scale the longer side to 20 px with anti-aliasing,
+   and put the intensity-weighted centre of mass at (14, 14) of a 28x28 field.
+
+``preprocess`` is the two in a row, used by the server for both the prediction and the preview.
+``to_mnist_steps`` returns every intermediate image so the README figure shows exactly this code.
+
+What this module deliberately is not: a photo pipeline. It expects a drawing on a plain background
+(a canvas export or a scan); it does not deskew, denoise paper texture or find a digit among others.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+MAX_SIDE = 2048  # canvas exports up to 2048x2048 (DESIGN.md); larger is refused before decoding
+
+# --- MNIST's conventions, measured on the 60,000 training images (see tests/test_preprocess.py) ---
+BOX_SIDE = 20  # the bounding box of pixels >= 0.5 has its longer side 20 px (mean 19.98)
+CENTRE = 14.0  # mean centre of mass is (13.997, 14.006) in (row, col), pixel centres at 0..27
+# Stroke width of MNIST digits, 28x28 pixels: the median of (P - sqrt(P^2 - 4 pi A)) / pi is 2.75
+# (10th-90th percentile 2.2-3.8), where A = sum of ink and P = sum of |gradient| (see stroke_width).
+STROKE_WIDTH = 2.75
+
+INK_THRESHOLD = 0.5  # a pixel is "ink" for the bounding box when it is at least half covered
+MIN_CONTRAST = 0.15  # a drawing whose strongest pixel differs less from the background is blank
+SPECK_FRACTION = 0.02  # ink whose bounding box is < 2% of the canvas side (or < 3 px) is a speck
+WORK = 4 * BOX_SIDE  # thickness is fixed at 4x the final resolution: 80 px for the longer side
+STRAY_FRACTION = 0.03  # a detached blob holding < 3% of the ink is a stray dot, not the digit
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class ImageError(ValueError):
+    """The bytes are not a PNG image we can decode (HTTP 400)."""
+
+
+class ImageTooLargeError(ImageError):
+    """Width or height over MAX_SIDE, or a decompression bomb (HTTP 413)."""
+
+
+class BlankDrawingError(ValueError):
+    """Nothing, or almost nothing, is drawn (HTTP 422)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. PNG bytes -> ink map
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Read (width, height) from the IHDR chunk, before Pillow decodes anything."""
+    if len(data) < 24 or data[:8] != PNG_SIGNATURE:
+        kind = "a JPEG" if data[:3] == b"\xff\xd8\xff" else "not a PNG"
+        raise ImageError(f"The image is {kind}: send the drawing as a PNG (image/png).")
+    if data[12:16] != b"IHDR":
+        raise ImageError("The PNG is damaged (no IHDR header): export the drawing again.")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _decode(data: bytes) -> Image.Image:
+    """Open and fully decode a PNG, refusing oversized ones before any pixel is allocated."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"load_drawing expects PNG bytes, got {type(data).__name__}.")
+    data = bytes(data)
+    width, height = _png_size(data)
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise ImageTooLargeError(
+            f"The image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}. "
+            "Send a smaller canvas."
+        )
+    if width == 0 or height == 0:
+        raise ImageError("The PNG has zero width or height: export the drawing again.")
+    try:
+        img = Image.open(io.BytesIO(data), formats=["PNG"])
+        img.load()
+    except Image.DecompressionBombError as err:
+        raise ImageTooLargeError(f"The PNG is too large to decode safely: {err}") from err
+    except Exception as err:  # anything Pillow raises on untrusted bytes is a bad image, not a bug
+        raise ImageError(
+            f"The PNG could not be decoded ({err}); it may be truncated or damaged."
+        ) from err
+    return img
+
+
+def _colour_and_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return colour uint8-or-uint16 (H, W, C) scaled to `top`, and alpha float32 (H, W) or None."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey PNG
+        grey = np.asarray(img, dtype=np.float32) / 65535.0
+        alpha = None
+        if "transparency" in img.info and isinstance(img.info["transparency"], int):
+            alpha = (np.asarray(img) != img.info["transparency"]).astype(np.float32)
+        return grey[:, :, None], alpha
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    if has_alpha:
+        rgba = np.asarray(img.convert("RGBA"))
+        return rgba[:, :, :3].astype(np.float32) / 255.0, rgba[:, :, 3].astype(np.float32) / 255.0
+    if img.mode in ("1", "L"):
+        return np.asarray(img.convert("L"), dtype=np.float32)[:, :, None] / 255.0, None
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0, None
+
+
+def _border(a: np.ndarray) -> np.ndarray:
+    """The pixels on the four edges of a (H, W, ...) array, as (2H + 2W, ...)."""
+    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+
+
+def load_drawing(data: bytes) -> np.ndarray:
+    """Decode a PNG drawing into an ink map.
+
+    Inputs:  data, the bytes of a PNG of at most MAX_SIDE x MAX_SIDE, any mode (RGBA, LA, P with
+             transparency, RGB, L, I;16, 1).
+    Returns: float32 (H, W) in 0..1, 1 = ink. The background is read off the border: where it is
+             transparent, ink is the alpha channel; where it is opaque, ink is the largest
+             per-channel difference from the border's median colour (so any polarity and any ink
+             colour work). The strongest ink is scaled to 1.
+    Raises:  ImageError (not a PNG, damaged), ImageTooLargeError (too many pixels).
+    """
+    img = _decode(data)
+    colour, alpha = _colour_and_alpha(img)  # (H, W, C) in 0..1, (H, W) or None
+    if alpha is not None and np.median(_border(alpha)) < 0.5:
+        ink = alpha  # transparent canvas: whatever was painted is ink, whatever its colour
+    else:
+        background = np.median(_border(colour), axis=0)  # (C,)
+        ink = np.abs(colour - background).max(axis=2)  # (H, W): Chebyshev distance to background
+        if alpha is not None:
+            ink = ink * alpha  # a half-transparent pixel over the background is half as different
+    peak = float(ink.max())
+    if peak >= MIN_CONTRAST:  # faint pens count fully; near-uniform images stay faint (blank)
+        ink = ink / peak
+    return np.ascontiguousarray(ink, dtype=np.float32)
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. ink map -> 28x28
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Estimate the pen width of an ink map, in its own pixels.
+
+    With A the ink area (sum of ink) and P the outline length (sum of |gradient|, the co-area
+    formula), a stroke of width w and length L with round caps has A = wL + pi w^2/4 and
+    P = 2L + pi w, hence pi/2 w^2 - P w + 2A = 0 and w = (P - sqrt(P^2 - 4 pi A)) / pi. It is exact
+    for a straight stroke and for a dot, and a little high for loops (about w^2 / L).
+    """
+    gy, gx = np.gradient(ink.astype(np.float64))
+    perimeter = float(np.sqrt(gx * gx + gy * gy).sum())
+    area = float(ink.sum())
+    if perimeter <= 0.0:
+        return 0.0
+    disc = max(perimeter * perimeter - 4.0 * np.pi * area, 0.0)
+    return (perimeter - np.sqrt(disc)) / np.pi
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right), bottom/right exclusive, of the True pixels; None if none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _resize(x: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resample float32 (h, w) to (height, width): area average to shrink, bilinear to enlarge."""
+    shrink = height < x.shape[0] or width < x.shape[1]
+    method = Image.Resampling.BOX if shrink else Image.Resampling.BILINEAR
+    out = Image.fromarray(np.ascontiguousarray(x, dtype=np.float32)).resize((width, height), method)
+    return np.asarray(out, dtype=np.float32)
+
+
+def _check_ink(ink: np.ndarray) -> np.ndarray:
+    ink = np.asarray(ink)
+    if ink.ndim != 2 or ink.shape[0] < 1 or ink.shape[1] < 1:
+        raise ValueError(f"to_mnist expects a 2-D ink map (H, W), got shape {ink.shape}.")
+    if not np.issubdtype(ink.dtype, np.number) or not np.isfinite(ink).all():
+        raise ValueError("to_mnist expects finite numbers in 0..1 (1 = ink).")
+    return np.clip(ink.astype(np.float32, copy=False), 0.0, 1.0)
+
+
+def to_mnist_steps(ink: np.ndarray) -> dict[str, np.ndarray]:
+    """Every step of ``to_mnist``, for figures and tests.
+
+    Inputs:  ink, float (H, W) in 0..1, 1 = ink (from ``load_drawing``).
+    Returns: dict of float32 images, in order:
+             "ink" (H, W), the input;
+             "crop" (h, w), the bounding box of ink >= 0.5;
+             "work" (~80 on the longer side), the crop resampled to 4x the final scale, stray dots
+                    removed;
+             "thickness" (same shape), the shape redrawn with MNIST's pen width;
+             "scaled" (~20 on the longer side), the thickness-corrected crop at the final scale;
+             "mnist" (28, 28), centred by centre of mass.
+    Raises:  BlankDrawingError when there is no ink, or only a speck.
+    """
+    ink = _check_ink(ink)
+    height, width = ink.shape
+    box = _bbox(ink >= INK_THRESHOLD)
+    speck = max(3.0, SPECK_FRACTION * max(height, width))
+    if box is None or max(box[1] - box[0], box[3] - box[2]) < speck:
+        raise BlankDrawingError("The canvas is empty: draw a digit first.")
+    top, bottom, left, right = box
+    crop = ink[top:bottom, left:right]  # (h, w)
+
+    # Work at 4x the final scale: a fixed cost whatever the canvas size, fine enough to anti-alias.
+    scale = WORK / max(crop.shape)
+    work_h, work_w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
+    work = _resize(crop, work_h, work_w)  # (work_h, work_w), longer side WORK
+    work = _drop_stray_dots(work)
+
+    thick = _set_stroke_width(work)
+    box = _bbox(thick >= INK_THRESHOLD)
+    if box is None:  # cannot happen for a drawing that passed the speck test; be explicit anyway
+        raise BlankDrawingError("The canvas is empty: draw a digit first.")
+    top, bottom, left, right = box
+    thick = thick[top:bottom, left:right]  # (h', w'), longer side about WORK
+
+    scaled_h = max(1, round(thick.shape[0] * BOX_SIDE / max(thick.shape)))
+    scaled_w = max(1, round(thick.shape[1] * BOX_SIDE / max(thick.shape)))
+    scaled = _resize(thick, scaled_h, scaled_w)  # for the figure; "mnist" samples "thick" directly
+    mnist = _centre(thick, BOX_SIDE / max(thick.shape))
+    return {"ink": ink, "crop": crop, "work": work, "thickness": thick, "scaled": scaled,
+            "mnist": mnist}
+
+
+def _drop_stray_dots(work: np.ndarray) -> np.ndarray:
+    """Zero the detached blobs that hold less than STRAY_FRACTION of the ink (stray taps)."""
+    labels, count = ndimage.label(work > 0.05, structure=np.ones((3, 3), dtype=bool))
+    if count <= 1:
+        return work
+    mass = ndimage.sum_labels(work, labels, index=np.arange(1, count + 1))  # (count,)
+    keep = np.concatenate([[False], mass >= STRAY_FRACTION * mass.sum()])
+    return np.where(keep[labels], work, 0.0).astype(np.float32)
+
+
+def _set_stroke_width(work: np.ndarray) -> np.ndarray:
+    """Redraw the shape in ``work`` with a pen that will be STROKE_WIDTH px wide at 28x28.
+
+    The outline is moved in or out by the same distance everywhere, using the signed distance to
+    the edge of ink >= 0.5: a thin pen is thickened, a thick pen thinned, and the result is drawn
+    with a one-pixel soft edge (the final 4x reduction anti-aliases it).
+    """
+    mask = work >= INK_THRESHOLD
+    longer = max(work.shape)
+    w_now = stroke_width(work)
+    # The final box (BOX_SIDE px) will hold the centre lines plus one pen width, so the new pen
+    # in work pixels is w_new = STROKE_WIDTH * L_new / BOX_SIDE with L_new = longer - w_now + w_new.
+    w_new = STROKE_WIDTH * (longer - w_now) / (BOX_SIDE - STROKE_WIDTH)
+    grow = (w_new - w_now) / 2.0  # move the outline out by this many work pixels (in if < 0)
+    pad = int(np.ceil(max(grow, 0.0))) + 2
+    mask = np.pad(mask, pad)
+    inside = ndimage.distance_transform_edt(mask)  # distance to the nearest background pixel
+    outside = ndimage.distance_transform_edt(~mask)  # distance to the nearest ink pixel
+    signed = np.where(mask, inside - 0.5, 0.5 - outside)  # > 0 inside, 0 on the edge
+    return np.clip(signed + grow + 0.5, 0.0, 1.0).astype(np.float32)
+
+
+def _centre(thick: np.ndarray, scale: float) -> np.ndarray:
+    """Sample ``thick`` at ``scale`` into 28x28 with its centre of mass at (CENTRE, CENTRE).
+
+    Pillow's ``resize(box=...)`` reads a fractional source rectangle with an area (BOX) filter, so
+    the shift is sub-pixel. Source pixel k spans [k, k+1); output pixel j spans
+    [x0 + j/scale, x0 + (j+1)/scale), so the centre of mass c (pixel-centre coordinates) lands on
+    output CENTRE when x0 = c + 0.5 - (CENTRE + 0.5) / scale.
+    """
+    span = 28.0 / scale  # source pixels covered by the 28 output pixels
+    pad = int(np.ceil(span)) + 1
+    src = np.pad(thick, pad)
+    total = float(src.sum())
+    rows = np.arange(src.shape[0], dtype=np.float64)
+    cols = np.arange(src.shape[1], dtype=np.float64)
+    cy = float(src.sum(axis=1) @ rows) / total
+    cx = float(src.sum(axis=0) @ cols) / total
+    image = Image.fromarray(np.ascontiguousarray(src, dtype=np.float32))
+    out = None
+    for _ in range(2):  # the area filter moves the centre by a few hundredths: correct it once
+        y0 = cy + 0.5 - (CENTRE + 0.5) / scale
+        x0 = cx + 0.5 - (CENTRE + 0.5) / scale
+        box = (x0, y0, x0 + span, y0 + span)
+        out = np.asarray(image.resize((28, 28), Image.Resampling.BOX, box=box), dtype=np.float32)
+        mass = float(out.sum())
+        if mass <= 0.0:
+            break
+        r = np.arange(28, dtype=np.float64)
+        cy += (float(out.sum(axis=1) @ r) / mass - CENTRE) / scale
+        cx += (float(out.sum(axis=0) @ r) / mass - CENTRE) / scale
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def to_mnist(ink: np.ndarray) -> np.ndarray:
+    """Turn an ink map into the 28x28 image MNIST would have made of the same drawing.
+
+    Inputs:  ink, float (H, W) in 0..1, 1 = ink.
+    Returns: float32 (28, 28) in 0..1, MNIST polarity: longer side of the ink 20 px, pen about
+             STROKE_WIDTH px, centre of mass at (14, 14).
+    Raises:  BlankDrawingError when nothing (or only a speck) is drawn.
+    """
+    return to_mnist_steps(ink)["mnist"]
+
+
+def preprocess(data: bytes) -> np.ndarray:
+    """PNG bytes -> float32 (28, 28) in 0..1, what the network sees. Raises ImageError,
+    ImageTooLargeError or BlankDrawingError with a sentence for a person."""
+    return to_mnist(load_drawing(data))
