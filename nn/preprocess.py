@@ -95,21 +95,25 @@ def _decode(data: bytes) -> Image.Image:
     return img
 
 
-def _colour_and_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """Return colour uint8-or-uint16 (H, W, C) scaled to `top`, and alpha float32 (H, W) or None."""
+def _channels(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Integer pixel arrays of a decoded PNG, without a float copy of the whole image.
+
+    Returns: colour, uint8 or uint16 (H, W, C) with C = 1 (grey) or 3 (RGB);
+             alpha, uint8 (H, W), or None when the image has no transparency;
+             full, the value of full intensity in ``colour`` (255 or 65535).
+    """
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey PNG
-        grey = np.asarray(img, dtype=np.float32) / 65535.0
+        grey = np.asarray(img)
         alpha = None
-        if "transparency" in img.info and isinstance(img.info["transparency"], int):
-            alpha = (np.asarray(img) != img.info["transparency"]).astype(np.float32)
-        return grey[:, :, None], alpha
-    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
-    if has_alpha:
-        rgba = np.asarray(img.convert("RGBA"))
-        return rgba[:, :, :3].astype(np.float32) / 255.0, rgba[:, :, 3].astype(np.float32) / 255.0
+        if isinstance(img.info.get("transparency"), int):  # one grey level marked transparent
+            alpha = np.where(grey == img.info["transparency"], 0, 255).astype(np.uint8)
+        return grey.astype(np.uint16)[:, :, None], alpha, 65535.0
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        rgba = np.asarray(img if img.mode == "RGBA" else img.convert("RGBA"))
+        return rgba[:, :, :3], rgba[:, :, 3], 255.0
     if img.mode in ("1", "L"):
-        return np.asarray(img.convert("L"), dtype=np.float32)[:, :, None] / 255.0, None
-    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0, None
+        return np.asarray(img.convert("L"))[:, :, None], None, 255.0
+    return np.asarray(img.convert("RGB")), None, 255.0
 
 
 def _border(a: np.ndarray) -> np.ndarray:
@@ -129,18 +133,21 @@ def load_drawing(data: bytes) -> np.ndarray:
     Raises:  ImageError (not a PNG, damaged), ImageTooLargeError (too many pixels).
     """
     img = _decode(data)
-    colour, alpha = _colour_and_alpha(img)  # (H, W, C) in 0..1, (H, W) or None
-    if alpha is not None and np.median(_border(alpha)) < 0.5:
-        ink = alpha  # transparent canvas: whatever was painted is ink, whatever its colour
+    colour, alpha, full = _channels(img)  # (H, W, C), (H, W) or None
+    if alpha is not None and np.median(_border(alpha)) < 128:
+        ink = alpha * np.float32(1.0 / 255.0)  # transparent canvas: anything painted is ink
     else:
-        background = np.median(_border(colour), axis=0)  # (C,)
-        ink = np.abs(colour - background).max(axis=2)  # (H, W): Chebyshev distance to background
+        background = np.median(_border(colour), axis=0).astype(np.float32)  # (C,)
+        ink = np.zeros(colour.shape[:2], dtype=np.float32)  # (H, W)
+        for c in range(colour.shape[2]):  # Chebyshev distance to the background, channel by channel
+            np.maximum(ink, np.abs(colour[:, :, c] - background[c]), out=ink)
+        ink *= np.float32(1.0 / full)
         if alpha is not None:
-            ink = ink * alpha  # a half-transparent pixel over the background is half as different
+            ink *= alpha * np.float32(1.0 / 255.0)  # half-transparent: half as different
     peak = float(ink.max())
     if peak >= MIN_CONTRAST:  # faint pens count fully; near-uniform images stay faint (blank)
-        ink = ink / peak
-    return np.ascontiguousarray(ink, dtype=np.float32)
+        ink *= np.float32(1.0 / peak)
+    return ink
 
 
 # ------------------------------------------------------------------------------------------------
@@ -266,35 +273,43 @@ def _set_stroke_width(work: np.ndarray) -> np.ndarray:
     return np.clip(signed + grow + 0.5, 0.0, 1.0).astype(np.float32)
 
 
-def _centre(thick: np.ndarray, scale: float) -> np.ndarray:
-    """Sample ``thick`` at ``scale`` into 28x28 with its centre of mass at (CENTRE, CENTRE).
+def _area_weights(n_out: int, n_src: int, start: float, scale: float) -> np.ndarray:
+    """(n_out, n_src) matrix of area resampling along one axis, with a fractional start.
 
-    Pillow's ``resize(box=...)`` reads a fractional source rectangle with an area (BOX) filter, so
-    the shift is sub-pixel. Source pixel k spans [k, k+1); output pixel j spans
-    [x0 + j/scale, x0 + (j+1)/scale), so the centre of mass c (pixel-centre coordinates) lands on
-    output CENTRE when x0 = c + 0.5 - (CENTRE + 0.5) / scale.
+    Source pixel k covers [k, k+1); output pixel j covers [start + j/scale, start + (j+1)/scale).
+    Entry (j, k) is the overlap of the two intervals times ``scale``, so a row averages the source
+    over the output pixel's footprint: anti-aliasing and a sub-pixel shift in one product.
     """
-    span = 28.0 / scale  # source pixels covered by the 28 output pixels
-    pad = int(np.ceil(span)) + 1
-    src = np.pad(thick, pad)
+    lo = start + np.arange(n_out, dtype=np.float64)[:, None] / scale  # (n_out, 1)
+    k = np.arange(n_src, dtype=np.float64)[None, :]  # (1, n_src)
+    overlap = np.minimum(k + 1.0, lo + 1.0 / scale) - np.maximum(k, lo)  # (n_out, n_src)
+    return np.clip(overlap, 0.0, None) * scale
+
+
+def _centre(thick: np.ndarray, scale: float) -> np.ndarray:
+    """Area-resample ``thick`` at ``scale`` into 28x28 with its centre of mass at (CENTRE, CENTRE).
+
+    In pixel-centre coordinates the centre of mass c lands on output CENTRE when the 28x28 window
+    starts at c + 0.5 - (CENTRE + 0.5) / scale. Averaging over whole output pixels moves the centre
+    by a few hundredths of a pixel, so the window is corrected once with the measured error.
+    """
+    src = thick.astype(np.float64)
+    h, w = src.shape
     total = float(src.sum())
-    rows = np.arange(src.shape[0], dtype=np.float64)
-    cols = np.arange(src.shape[1], dtype=np.float64)
-    cy = float(src.sum(axis=1) @ rows) / total
-    cx = float(src.sum(axis=0) @ cols) / total
-    image = Image.fromarray(np.ascontiguousarray(src, dtype=np.float32))
-    out = None
-    for _ in range(2):  # the area filter moves the centre by a few hundredths: correct it once
-        y0 = cy + 0.5 - (CENTRE + 0.5) / scale
-        x0 = cx + 0.5 - (CENTRE + 0.5) / scale
-        box = (x0, y0, x0 + span, y0 + span)
-        out = np.asarray(image.resize((28, 28), Image.Resampling.BOX, box=box), dtype=np.float32)
+    cy = float(src.sum(axis=1) @ np.arange(h)) / total
+    cx = float(src.sum(axis=0) @ np.arange(w)) / total
+    r = np.arange(28, dtype=np.float64)
+    for _ in range(3):  # measure, correct, measure: the second correction is ~1e-3 px
+        wy = _area_weights(28, h, cy + 0.5 - (CENTRE + 0.5) / scale, scale)  # (28, h)
+        wx = _area_weights(28, w, cx + 0.5 - (CENTRE + 0.5) / scale, scale)  # (28, w)
+        out = wy @ src @ wx.T  # (28, h) @ (h, w) @ (w, 28) -> (28, 28)
         mass = float(out.sum())
-        if mass <= 0.0:
+        err_y = float(out.sum(axis=1) @ r) / mass - CENTRE
+        err_x = float(out.sum(axis=0) @ r) / mass - CENTRE
+        if abs(err_y) < 0.01 and abs(err_x) < 0.01:
             break
-        r = np.arange(28, dtype=np.float64)
-        cy += (float(out.sum(axis=1) @ r) / mass - CENTRE) / scale
-        cx += (float(out.sum(axis=0) @ r) / mass - CENTRE) / scale
+        cy += err_y / scale
+        cx += err_x / scale
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
