@@ -1,0 +1,299 @@
+"""serve.py: the drawing page and a small JSON API around the trained network.
+
+Run it:
+
+    python serve.py                      # http://127.0.0.1:8080/
+    python serve.py --host 0.0.0.0 --port 8000 --weights weights/mnist_cnn.npz
+
+Routes:
+
+    GET  /                 the drawing page (static/index.html)
+    GET  /static/<path>    its script, styles and icon
+    GET  /api/health       {"status": "ok", "model": "mnist_cnn.npz", ...}
+    POST /api/predict      {"image": "data:image/png;base64,..."}
+                        -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats]}
+
+What this file deliberately is not: it does no image maths. Turning a drawing of any size and
+background into the 28x28 picture MNIST would have made of it is `nn.preprocess`'s job; this file
+only moves bytes between HTTP and the model, and turns every bad request into a JSON
+{"error": "<a sentence for a person>"} with the right status code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import waitress
+from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
+
+import nn
+from nn.preprocess import BlankDrawingError, ImageError, ImageTooLargeError, preprocess
+
+# ----------------------------------------------------------------------------------------------
+# defaults (the command line overrides host, port and weights)
+HOST = "127.0.0.1"
+PORT = 8080
+WEIGHTS = "weights/mnist_cnn.npz"
+THREADS = 8  # waitress worker threads; benchmarks/server.py uses the same number
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a 2048x2048 canvas PNG of a drawing is far smaller
+# Bodies above MAX_BODY_BYTES get our JSON 413 once waitress has buffered them; bodies above
+# this much larger limit are refused by waitress itself before it reads them (plain-text 413).
+WAITRESS_BODY_LIMIT = 16 * 1024 * 1024
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+# ----------------------------------------------------------------------------------------------
+
+# Security and freshness for every answer. "no-cache" still allows the browser to keep a copy,
+# but it must ask (If-None-Match / If-Modified-Since) before using it: an updated app.js is
+# never stale. The CSP also enforces "works offline": nothing may come from another host.
+COMMON_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+}
+ERROR_SENTENCES = {
+    400: "The request could not be understood.",
+    403: "That file is not one this server shares.",
+    404: "There is nothing at this address. The API lives at /api/health and /api/predict.",
+    405: "That HTTP method is not allowed here.",
+    413: "The request is too large.",
+    415: "Send the drawing as JSON.",
+    416: "That byte range is not available.",
+    422: "The drawing could not be read.",
+    500: "Something went wrong on the server; it has been logged. Please try again.",
+}
+
+
+def create_app(model: Any, weights_name: str) -> Bottle:
+    """Build the web app around an already loaded model.
+
+    model: anything with `.predict(x)`, x float32 (N, 1, 28, 28) in 0..1 -> (N, 10) probabilities,
+        and optionally `.meta` (a dict of facts about the training run) for /api/health.
+    weights_name: the weights file name that /api/health reports, e.g. "mnist_cnn.npz".
+    """
+    app = Bottle()
+    # nn makes no promise of thread safety (layers may keep caches for backward, numba's
+    # threading layer may not like concurrent parallel calls), and the server has THREADS
+    # workers: one prediction at a time. A batch-1 forward pass takes about a millisecond.
+    predict_lock = threading.Lock()
+
+    @app.get("/")
+    def index():
+        return _static("index.html")
+
+    @app.get("/static/<path:path>")
+    def static(path: str):
+        return _static(path)
+
+    @app.get("/api/health")
+    def health():
+        return {"status": "ok", "model": weights_name, **_model_facts(model)}
+
+    @app.post("/api/predict")
+    def predict():
+        image_bytes = _read_image_field()
+        try:
+            x = preprocess(image_bytes)  # float32 (28, 28), 1.0 = ink
+        except ImageTooLargeError as err:
+            raise HTTPError(413, _sentence(err)) from None
+        except ImageError as err:
+            raise HTTPError(400, _sentence(err)) from None
+        except BlankDrawingError as err:
+            raise HTTPError(422, _sentence(err)) from None
+        with predict_lock:
+            p = model.predict(x[None, None, :, :])[0]  # (1, 1, 28, 28) -> (10,)
+        p = np.asarray(p, dtype=np.float64)
+        p = p / p.sum()  # float32 rounding can leave the sum a few 1e-7 away from 1
+        return {
+            "digit": int(np.argmax(p)),
+            "probabilities": p.tolist(),
+            "input": x.astype(np.float64).tolist(),  # exactly the float32 values the model saw
+        }
+
+    @app.hook("after_request")
+    def add_headers():
+        for name, value in COMMON_HEADERS.items():
+            response.set_header(name, value)
+        if request.path.startswith("/api/"):
+            response.set_header("Cache-Control", "no-store")
+
+    for status in ERROR_SENTENCES:
+        app.error(status)(_json_error)
+    return app
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _static(path: str) -> HTTPResponse:
+    """A file from static/ (Bottle refuses paths that climb out of it with a 403)."""
+    answer = static_file(path, root=str(STATIC_DIR))
+    if answer.status_code < 400:
+        answer.set_header("Cache-Control", "no-cache")
+    return answer
+
+
+def _read_image_field() -> bytes:
+    """The PNG bytes inside a POST /api/predict request, or an HTTPError saying what is wrong."""
+    media_type = request.content_type.split(";")[0].strip()  # Bottle lower-cases it
+    if media_type != "application/json":
+        shown = media_type or "no Content-Type"
+        raise HTTPError(415, f"Send the drawing as JSON with 'Content-Type: application/json' "
+                             f"(this request was {shown}).")
+    body = _read_body(MAX_BODY_BYTES)
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise HTTPError(400, 'The body is not valid JSON; send {"image": '
+                             '"data:image/png;base64,..."}.') from None
+    if not isinstance(payload, dict) or "image" not in payload:
+        raise HTTPError(400, 'The JSON has no "image" field; send {"image": '
+                             '"data:image/png;base64,..."}.')
+    image = payload["image"]
+    if not isinstance(image, str):
+        raise HTTPError(400, 'The "image" field must be a string: a data URL '
+                             '"data:image/png;base64,..." or bare base64.')
+    return _decode_data_url(image)
+
+
+def _read_body(limit: int) -> bytes:
+    """Read at most `limit` bytes of request body; 413 without reading when it says it is bigger."""
+    too_large = HTTPError(413, f"The request body is larger than {limit // (1024 * 1024)} MiB; "
+                               "send a smaller image (a 280x280 PNG is plenty).")
+    stream = request.environ["wsgi.input"]
+    length = request.content_length  # -1 when the client sent no Content-Length
+    if length > limit:
+        raise too_large
+    if length >= 0:
+        return stream.read(length)
+    body = stream.read(limit + 1)  # no length given: never read more than we would accept
+    if len(body) > limit:
+        raise too_large
+    return body
+
+
+def _decode_data_url(image: str) -> bytes:
+    """Bytes from "data:image/png;base64,...." or from bare base64."""
+    text = image.strip()
+    if text.startswith("data:"):
+        header, comma, text = text.partition(",")
+        if not comma or not header.endswith(";base64"):
+            raise HTTPError(400, 'The "image" data URL must be base64 encoded, like '
+                                 '"data:image/png;base64,iVBOR...".')
+    text = "".join(text.split())  # base64 wrapped over lines is still base64
+    text += "=" * (-len(text) % 4)  # and so is base64 that lost its padding
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPError(400, 'The "image" field is not valid base64; send the canvas '
+                             'export from canvas.toDataURL("image/png").') from None
+    if not data:
+        raise HTTPError(400, 'The "image" field is empty; send a PNG of the drawing.')
+    return data
+
+
+def _model_facts(model: Any) -> dict[str, Any]:
+    """The plain (JSON-ready) top-level facts from the model's metadata, for /api/health."""
+    meta = getattr(model, "meta", None) or {}
+    facts = {}
+    for key, value in meta.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            facts[str(key)] = value
+    return facts
+
+
+def _sentence(err: Exception) -> str:
+    """An exception's message as one line for a person."""
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def _json_error(err: HTTPError) -> str:
+    """Every error, whoever raised it, answers {"error": "<a sentence>"}.
+
+    Bottle does not turn a dict into JSON inside an error handler, so we do it here. Bottle's own
+    errors (404 from the router, 405, 403 from static_file) carry terse bodies; we use our own
+    sentences for those, and the route's sentence when a route raised the error.
+    """
+    status = err.status_code
+    message = err.body if isinstance(err.body, str) and err.body else ""
+    if status >= 500 or message in _BOTTLE_TERSE_BODIES or message.startswith("Not found:"):
+        # 500: never show internals (Bottle already wrote the traceback to wsgi.errors).
+        message = ERROR_SENTENCES.get(status, ERROR_SENTENCES[500])
+    for name, value in COMMON_HEADERS.items():
+        response.set_header(name, value)
+    response.set_header("Cache-Control", "no-store")
+    response.content_type = "application/json"
+    return json.dumps({"error": message or ERROR_SENTENCES.get(status, "Request failed.")})
+
+
+_BOTTLE_TERSE_BODIES = {
+    "Unknown Error.",
+    "Method not allowed.",
+    "Access denied.",
+    "File does not exist.",
+    "You do not have permission to access this file.",
+    "Requested Range Not Satisfiable",
+    "Internal Server Error",
+}
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def load_model(path: str) -> Any:
+    """nn.load plus one throw-away prediction, so numba compiles before the first visitor."""
+    model = nn.load(path)
+    model.predict(np.zeros((1, 1, 28, 28), dtype=np.float32))
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the digit-drawing page and its API.")
+    parser.add_argument("--host", default=HOST, help=f"address to listen on (default {HOST})")
+    parser.add_argument("--port", type=int, default=PORT,
+                        help=f"port to listen on, 0 = any free port (default {PORT})")
+    parser.add_argument("--weights", default=WEIGHTS, help=f"model file (default {WEIGHTS})")
+    args = parser.parse_args(argv)
+
+    try:
+        model = load_model(args.weights)
+    except (OSError, ValueError) as err:  # nn.load's own errors name the file and the fix
+        print(f"serve.py: cannot start: {_sentence(err)}", file=sys.stderr)
+        return 1
+    except Exception as err:  # anything else at start-up is still reported as one line
+        print(f"serve.py: cannot load the model from {args.weights}: "
+              f"{type(err).__name__}: {_sentence(err)}", file=sys.stderr)
+        return 1
+    app = create_app(model, Path(args.weights).name)
+    try:
+        server = waitress.create_server(app, host=args.host, port=args.port, threads=THREADS,
+                                        max_request_body_size=WAITRESS_BODY_LIMIT)
+    except OSError as err:
+        print(f"serve.py: cannot listen on {args.host}:{args.port}: {_sentence(err)}",
+              file=sys.stderr)
+        return 1
+    host = server.effective_host
+    url_host = f"[{host}]" if ":" in str(host) else host
+    print(f"Serving handwritten digits on http://{url_host}:{server.effective_port}/ "
+          "(Ctrl+C to stop)", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

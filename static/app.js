@@ -1,0 +1,372 @@
+/* app.js: draw a digit, send it to POST /api/predict, show what the network read.
+
+   Pixel contract (written down here, once):
+   - What is sent: a PNG of EXPORT_SIZE x EXPORT_SIZE (280 x 280) pixels with a fully
+     TRANSPARENT background and opaque BLACK ink (#000), anti-aliased at the edges through alpha.
+     It is re-drawn from the recorded strokes, not copied from the screen, so it is the same
+     whatever the screen's size or devicePixelRatio, and always far below the server's
+     2048 x 2048 limit.
+   - What the server does with it (nn/preprocess.py): ink = how much a pixel stands out from the
+     background (here: alpha), then MNIST's conventions: crop, pen width, 20 px box, centre of
+     mass at (14, 14). It accepts white or black backgrounds too; this page simply sends the
+     cleanest form.
+   - What comes back: "input", the 28 x 28 image the network saw, in MNIST polarity (1.0 = ink).
+     It is shown here as dark ink on white, like the drawing.
+
+   Coordinates: a stroke's points are stored as fractions (0..1) of the canvas's displayed size,
+   read from getBoundingClientRect(), so they are right when CSS scales the canvas, when the page
+   is scrolled and on high-DPI screens. The on-screen backing store is the CSS size times
+   devicePixelRatio; pen widths are fractions of the canvas width, so they scale with it.
+*/
+"use strict";
+
+const EXPORT_SIZE = 280;
+const PEN_WIDTHS = { thin: 0.03, medium: 0.055, thick: 0.09 }; // fraction of the canvas width
+const INK_ON_SCREEN = "#1d2733";
+const UNSURE_BELOW = 0.6; // under this top probability the page says "not sure" and shows two
+const REQUEST_TIMEOUT_MS = 15000;
+const PAPER_RGB = [255, 255, 255];
+const INK_RGB = [29, 39, 51];
+
+const canvas = document.getElementById("canvas");
+const ctx = canvas.getContext("2d");
+const paper = canvas.parentElement;
+const predictionEl = document.getElementById("prediction");
+const messageEl = document.getElementById("message");
+const resultEl = document.querySelector(".result");
+const seenCanvas = document.getElementById("seen");
+const bars = Array.from(document.querySelectorAll("#probabilities .bar"));
+
+const state = {
+  strokes: [], // [{width, points: [[x, y], ...]}], x and y in 0..1 of the canvas
+  drawing: null, // the stroke under the active pointer, also the last item of strokes
+  pointerId: null, // one pointer draws at a time: a second finger is ignored
+  pen: "medium",
+  latest: 0, // request counter: only the answer to the latest drawing is shown
+  frame: 0, // pending requestAnimationFrame id
+};
+
+// ------------------------------------------------------------------------------ drawing
+
+function drawStroke(context, stroke, width, height) {
+  const points = stroke.points.map(([x, y]) => [x * width, y * height]);
+  const lineWidth = stroke.width * width;
+  const [x0, y0] = points[0];
+  const isDot = points.every(([x, y]) => x === x0 && y === y0);
+  if (isDot) {
+    context.beginPath();
+    context.arc(x0, y0, lineWidth / 2, 0, 2 * Math.PI);
+    context.fill();
+    return;
+  }
+  // Quadratic smoothing: each recorded point is a control point, and the curve passes
+  // through the midpoints between consecutive points.
+  context.lineWidth = lineWidth;
+  context.beginPath();
+  context.moveTo(x0, y0);
+  for (let i = 1; i < points.length - 1; i++) {
+    const [x, y] = points[i];
+    const [nx, ny] = points[i + 1];
+    context.quadraticCurveTo(x, y, (x + nx) / 2, (y + ny) / 2);
+  }
+  const [xn, yn] = points[points.length - 1];
+  context.lineTo(xn, yn);
+  context.stroke();
+}
+
+function drawStrokes(context, strokes, width, height, colour) {
+  context.save();
+  context.lineCap = "round";
+  context.lineJoin = "round";
+  context.strokeStyle = colour;
+  context.fillStyle = colour;
+  for (const stroke of strokes) drawStroke(context, stroke, width, height);
+  context.restore();
+}
+
+function render() {
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  drawStrokes(ctx, state.strokes, canvas.width, canvas.height, INK_ON_SCREEN);
+  paper.classList.toggle("has-ink", state.strokes.length > 0);
+}
+
+function scheduleRender() {
+  if (!state.frame) {
+    state.frame = requestAnimationFrame(() => {
+      state.frame = 0;
+      render();
+    });
+  }
+}
+
+function fitCanvas() {
+  // Backing store = CSS size x devicePixelRatio: crisp ink on high-DPI screens.
+  const dpr = window.devicePixelRatio || 1;
+  const width = Math.max(1, Math.round(canvas.clientWidth * dpr));
+  const height = Math.max(1, Math.round(canvas.clientHeight * dpr));
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+  render();
+}
+
+function exportPng() {
+  // See the pixel contract at the top: transparent background, black ink, 280 px wide.
+  const out = document.createElement("canvas");
+  const aspect = canvas.clientHeight / canvas.clientWidth || 1;
+  out.width = EXPORT_SIZE;
+  out.height = Math.max(1, Math.round(EXPORT_SIZE * aspect));
+  drawStrokes(out.getContext("2d"), state.strokes, out.width, out.height, "#000");
+  return out.toDataURL("image/png");
+}
+
+// ------------------------------------------------------------------------------ pointers
+
+function pointFromEvent(event, rect) {
+  return [(event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height];
+}
+
+function addPoint(point) {
+  const points = state.drawing.points;
+  const [lx, ly] = points[points.length - 1];
+  if (Math.abs(point[0] - lx) + Math.abs(point[1] - ly) > 0.001) points.push(point);
+}
+
+function onPointerDown(event) {
+  if (state.pointerId !== null) return;
+  if (event.pointerType === "mouse" && event.button !== 0) return;
+  event.preventDefault();
+  try {
+    canvas.setPointerCapture(event.pointerId); // keep the stroke even outside the canvas
+  } catch (err) {
+    // an already-released pointer cannot be captured; drawing still works inside the canvas
+  }
+  state.pointerId = event.pointerId;
+  state.drawing = { width: PEN_WIDTHS[state.pen], points: [pointFromEvent(event, canvas.getBoundingClientRect())] };
+  state.strokes.push(state.drawing);
+  state.latest += 1; // an answer still on its way is for an older drawing
+  setStatus("pending");
+  scheduleRender();
+}
+
+function onPointerMove(event) {
+  if (event.pointerId !== state.pointerId) return;
+  const rect = canvas.getBoundingClientRect();
+  const coalesced = typeof event.getCoalescedEvents === "function" ? event.getCoalescedEvents() : [];
+  for (const e of coalesced.length ? coalesced : [event]) addPoint(pointFromEvent(e, rect));
+  scheduleRender();
+}
+
+function onPointerEnd(event) {
+  if (event.pointerId !== state.pointerId) return;
+  if (event.type === "pointerup") addPoint(pointFromEvent(event, canvas.getBoundingClientRect()));
+  state.pointerId = null;
+  state.drawing = null;
+  render();
+  predict();
+}
+
+// ------------------------------------------------------------------------------ the server
+
+function timeoutSignal(ms) {
+  if (typeof AbortSignal.timeout === "function") return AbortSignal.timeout(ms);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), ms);
+  return controller.signal;
+}
+
+async function predict() {
+  if (state.pointerId !== null) return; // mid-stroke: the end of the stroke will ask
+  const id = ++state.latest;
+  if (state.strokes.length === 0) {
+    showEmpty("The canvas is empty: draw a digit first, then press Predict.");
+    return;
+  }
+  setStatus("pending");
+  let response;
+  let answer = null;
+  try {
+    response = await fetch("/api/predict", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ image: exportPng() }),
+      signal: timeoutSignal(REQUEST_TIMEOUT_MS),
+    });
+    answer = await response.json().catch(() => null);
+  } catch (err) {
+    if (id !== state.latest) return;
+    const slow = err && (err.name === "TimeoutError" || err.name === "AbortError");
+    showError(slow
+      ? "The server took too long to answer. Please try again."
+      : "Could not reach the server. Is serve.py still running?");
+    return;
+  }
+  if (id !== state.latest) return; // a newer drawing exists: this answer is stale
+  if (!response.ok) {
+    const said = answer && typeof answer.error === "string" ? answer.error : "";
+    showError(said || `The server answered ${response.status} ${response.statusText}.`);
+  } else if (!isAnswer(answer)) {
+    showError("The server's answer could not be read. Please reload the page.");
+  } else {
+    showAnswer(answer);
+  }
+}
+
+function isAnswer(answer) {
+  return answer !== null && Number.isInteger(answer.digit) &&
+    Array.isArray(answer.probabilities) && answer.probabilities.length === 10 &&
+    Array.isArray(answer.input) && answer.input.length === 28;
+}
+
+// ------------------------------------------------------------------------------ the result
+
+function percent(p) {
+  return `${Math.round(p * 100)}%`;
+}
+
+function setStatus(status) {
+  // Set last, after the text: a script waiting for data-status="done" then reads the answer.
+  predictionEl.dataset.status = status;
+  resultEl.dataset.status = status;
+}
+
+function showAnswer({ digit, probabilities, input }) {
+  const ranked = probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
+  const [[p1, d1], [p2, d2]] = ranked;
+  const unsure = p1 < UNSURE_BELOW;
+  predictionEl.textContent = String(digit);
+  messageEl.textContent = unsure
+    ? `Not sure: a ${d1} (${percent(p1)}) or a ${d2} (${percent(p2)})?`
+    : `${percent(p1)} sure it is a ${d1}.`;
+  resultEl.classList.toggle("unsure", unsure);
+  showBars(probabilities, digit);
+  showSeen(input);
+  setStatus("done");
+}
+
+function showEmpty(message) {
+  predictionEl.textContent = "";
+  messageEl.textContent = message;
+  resultEl.classList.remove("unsure");
+  showBars(null);
+  showSeen(null);
+  setStatus("empty");
+}
+
+function showError(message) {
+  predictionEl.textContent = "";
+  messageEl.textContent = message;
+  resultEl.classList.remove("unsure");
+  showBars(null);
+  showSeen(null);
+  setStatus("error");
+}
+
+function showBars(probabilities, digit) {
+  bars.forEach((bar, d) => {
+    const p = probabilities ? probabilities[d] : 0;
+    bar.querySelector(".fill").style.height = `${(p * 100).toFixed(1)}%`;
+    bar.querySelector(".pct").textContent = probabilities ? percent(p) : "–";
+    bar.classList.toggle("top", probabilities !== null && d === digit);
+  });
+}
+
+function showSeen(input) {
+  const context = seenCanvas.getContext("2d");
+  const image = context.createImageData(28, 28);
+  for (let i = 0; i < 28 * 28; i++) {
+    const v = input ? Math.min(1, Math.max(0, input[Math.floor(i / 28)][i % 28])) : 0;
+    for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round(PAPER_RGB[c] + v * (INK_RGB[c] - PAPER_RGB[c]));
+    image.data[4 * i + 3] = 255;
+  }
+  context.putImageData(image, 0, 0);
+}
+
+// ------------------------------------------------------------------------------ commands
+
+function clearAll() {
+  const pointerId = state.pointerId;
+  state.pointerId = null; // first, so the lostpointercapture that follows is ignored
+  if (pointerId !== null && canvas.hasPointerCapture(pointerId)) {
+    canvas.releasePointerCapture(pointerId);
+  }
+  state.strokes = [];
+  state.drawing = null;
+  state.latest += 1; // forget any answer still on its way
+  render();
+  showEmpty("Draw a digit to begin.");
+}
+
+function undo() {
+  if (state.pointerId !== null || state.strokes.length === 0) return;
+  state.strokes.pop();
+  render();
+  if (state.strokes.length === 0) {
+    state.latest += 1;
+    showEmpty("Draw a digit to begin.");
+  } else {
+    predict();
+  }
+}
+
+function onKeyDown(event) {
+  if (event.defaultPrevented || event.isComposing || event.altKey) return;
+  const key = event.key;
+  if ((event.ctrlKey || event.metaKey) && (key === "z" || key === "Z") && !event.shiftKey) {
+    event.preventDefault();
+    undo();
+    return;
+  }
+  if (event.ctrlKey || event.metaKey) return;
+  if (key === "Enter") {
+    if (event.target instanceof HTMLButtonElement) return; // the button's own click handles it
+    event.preventDefault();
+    predict();
+  } else if (["Escape", "Backspace", "Delete", "c", "C"].includes(key)) {
+    event.preventDefault();
+    clearAll();
+  }
+}
+
+function choosePen(name) {
+  if (!(name in PEN_WIDTHS)) return;
+  state.pen = name;
+  const radio = document.querySelector(`input[name="pen"][value="${name}"]`);
+  if (radio) radio.checked = true;
+  try {
+    localStorage.setItem("pen", name);
+  } catch (err) {
+    // private browsing may refuse storage; the choice still holds for this visit
+  }
+}
+
+function start() {
+  canvas.addEventListener("pointerdown", onPointerDown);
+  canvas.addEventListener("pointermove", onPointerMove);
+  canvas.addEventListener("pointerup", onPointerEnd);
+  canvas.addEventListener("pointercancel", onPointerEnd);
+  canvas.addEventListener("lostpointercapture", onPointerEnd);
+  canvas.addEventListener("contextmenu", (event) => event.preventDefault());
+  document.getElementById("predict").addEventListener("click", () => predict());
+  document.getElementById("clear").addEventListener("click", clearAll);
+  document.getElementById("undo").addEventListener("click", undo);
+  document.addEventListener("keydown", onKeyDown);
+  for (const radio of document.querySelectorAll('input[name="pen"]')) {
+    radio.addEventListener("change", () => choosePen(radio.value));
+  }
+  let saved = null;
+  try {
+    saved = localStorage.getItem("pen");
+  } catch (err) {
+    saved = null;
+  }
+  if (saved) choosePen(saved);
+  new ResizeObserver(fitCanvas).observe(canvas);
+  window.addEventListener("resize", fitCanvas);
+  fitCanvas();
+  showEmpty("Draw a digit to begin.");
+}
+
+start();
