@@ -32,13 +32,13 @@ BOX_SIDE = 20  # the bounding box of pixels >= 0.5 has its longer side 20 px (me
 CENTRE = 14.0  # mean centre of mass is (13.997, 14.006) in (row, col), pixel centres at 0..27
 # Stroke width of MNIST digits, 28x28 pixels: the median of (P - sqrt(P^2 - 4 pi A)) / pi is 2.75
 # (10th-90th percentile 2.2-3.8), where A = sum of ink and P = sum of |gradient| (see stroke_width).
-STROKE_WIDTH = 2.75
+STROKE_WIDTH = 2.55
 
 INK_THRESHOLD = 0.5  # a pixel is "ink" for the bounding box when it is at least half covered
 MIN_CONTRAST = 0.15  # a drawing whose strongest pixel differs less from the background is blank
 SPECK_FRACTION = 0.02  # ink whose bounding box is < 2% of the canvas side (or < 3 px) is a speck
 WORK = 4 * BOX_SIDE  # thickness is fixed at 4x the final resolution: 80 px for the longer side
-STRAY_FRACTION = 0.03  # a detached blob holding < 3% of the ink is a stray dot, not the digit
+STRAY_FRACTION = 0.03  # a detached blob holding < 3% of the ink is a stray tap, not the digit
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -204,11 +204,11 @@ def to_mnist_steps(ink: np.ndarray) -> dict[str, np.ndarray]:
     Returns: dict of float32 images, in order:
              "ink" (H, W), the input;
              "crop" (h, w), the bounding box of ink >= 0.5;
-             "work" (~80 on the longer side), the crop resampled to 4x the final scale, stray dots
-                    removed;
-             "thickness" (same shape), the shape redrawn with MNIST's pen width;
-             "scaled" (~20 on the longer side), the thickness-corrected crop at the final scale;
-             "mnist" (28, 28), centred by centre of mass.
+             "work" (longer side 80), the crop area-resampled to 4x the final scale;
+             "skeleton" (same shape), the centre lines of the strokes, stray dots left out;
+             "thickness" (longer side ~80), the skeleton redrawn with MNIST's pen, cropped;
+             "scaled" (longer side 20), that shape at the final scale;
+             "mnist" (28, 28), the same, centred by centre of mass.
     Raises:  BlankDrawingError when there is no ink, or only a speck.
     """
     ink = _check_ink(ink)
@@ -224,53 +224,101 @@ def to_mnist_steps(ink: np.ndarray) -> dict[str, np.ndarray]:
     scale = WORK / max(crop.shape)
     work_h, work_w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
     work = _resize(crop, work_h, work_w)  # (work_h, work_w), longer side WORK
-    work = _drop_stray_dots(work)
 
-    thick = _set_stroke_width(work)
-    box = _bbox(thick >= INK_THRESHOLD)
-    if box is None:  # cannot happen for a drawing that passed the speck test; be explicit anyway
-        raise BlankDrawingError("The canvas is empty: draw a digit first.")
-    top, bottom, left, right = box
+    mask = _strokes_mask(work)
+    skeleton = thin(mask)
+    thick = _redraw(skeleton)
+    if thick is None:  # a blob or a dot, not strokes: there is no pen width to fix, keep it
+        thick = np.where(mask, work, 0.0).astype(np.float32)
+    top, bottom, left, right = _bbox(thick >= INK_THRESHOLD) or (0, *thick.shape[:1], 0)
     thick = thick[top:bottom, left:right]  # (h', w'), longer side about WORK
 
-    scaled_h = max(1, round(thick.shape[0] * BOX_SIDE / max(thick.shape)))
-    scaled_w = max(1, round(thick.shape[1] * BOX_SIDE / max(thick.shape)))
-    scaled = _resize(thick, scaled_h, scaled_w)  # for the figure; "mnist" samples "thick" directly
-    mnist = _centre(thick, BOX_SIDE / max(thick.shape))
-    return {"ink": ink, "crop": crop, "work": work, "thickness": thick, "scaled": scaled,
-            "mnist": mnist}
+    scale = BOX_SIDE / max(thick.shape)
+    scaled = _resize(thick, max(1, round(thick.shape[0] * scale)),
+                     max(1, round(thick.shape[1] * scale)))  # for the figure
+    mnist = _centre(thick, scale)  # samples "thickness" directly: one resampling, not two
+    return {"ink": ink, "crop": crop, "work": work, "skeleton": skeleton.astype(np.float32),
+            "thickness": thick, "scaled": scaled, "mnist": mnist}
 
 
-def _drop_stray_dots(work: np.ndarray) -> np.ndarray:
-    """Zero the detached blobs that hold less than STRAY_FRACTION of the ink (stray taps)."""
-    labels, count = ndimage.label(work > 0.05, structure=np.ones((3, 3), dtype=bool))
-    if count <= 1:
-        return work
-    mass = ndimage.sum_labels(work, labels, index=np.arange(1, count + 1))  # (count,)
-    keep = np.concatenate([[False], mass >= STRAY_FRACTION * mass.sum()])
-    return np.where(keep[labels], work, 0.0).astype(np.float32)
+def _strokes_mask(work: np.ndarray) -> np.ndarray:
+    """bool (h, w): the pixels of the strokes in ``work``, stray dots left out.
 
-
-def _set_stroke_width(work: np.ndarray) -> np.ndarray:
-    """Redraw the shape in ``work`` with a pen that will be STROKE_WIDTH px wide at 28x28.
-
-    The outline is moved in or out by the same distance everywhere, using the signed distance to
-    the edge of ink >= 0.5: a thin pen is thickened, a thick pen thinned, and the result is drawn
-    with a one-pixel soft edge (the final 4x reduction anti-aliases it).
+    A pixel belongs to a stroke when it holds at least half the ink of its brightest neighbour:
+    the half-covered edge of a wide stroke, and the ridge of a line so thin that shrinking it to
+    ``work`` left it faint. Detached blobs with < STRAY_FRACTION of the ink are stray taps.
     """
-    mask = work >= INK_THRESHOLD
-    longer = max(work.shape)
-    w_now = stroke_width(work)
-    # The final box (BOX_SIDE px) will hold the centre lines plus one pen width, so the new pen
-    # in work pixels is w_new = STROKE_WIDTH * L_new / BOX_SIDE with L_new = longer - w_now + w_new.
-    w_new = STROKE_WIDTH * (longer - w_now) / (BOX_SIDE - STROKE_WIDTH)
-    grow = (w_new - w_now) / 2.0  # move the outline out by this many work pixels (in if < 0)
-    pad = int(np.ceil(max(grow, 0.0))) + 2
-    mask = np.pad(mask, pad)
-    inside = ndimage.distance_transform_edt(mask)  # distance to the nearest background pixel
-    outside = ndimage.distance_transform_edt(~mask)  # distance to the nearest ink pixel
-    signed = np.where(mask, inside - 0.5, 0.5 - outside)  # > 0 inside, 0 on the edge
-    return np.clip(signed + grow + 0.5, 0.0, 1.0).astype(np.float32)
+    mask = (work >= 0.5 * ndimage.maximum_filter(work, size=3)) & (work >= 0.1 * work.max())
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    if count > 1:
+        mass = ndimage.sum_labels(work, labels, index=np.arange(1, count + 1))  # (count,)
+        keep = np.concatenate([[False], mass >= STRAY_FRACTION * mass.sum()])
+        mask = keep[labels]
+    return mask
+
+
+def _removable_table() -> np.ndarray:
+    """bool (2, 256): may a pixel be peeled off in sub-step 0 or 1 of Zhang-Suen thinning?
+
+    The index is a byte of the 8 neighbours, bit k for P(k+2), clockwise from north (P2) to
+    north-west (P9). A pixel goes when it has 2..6 neighbours, one 0->1 transition around it
+    (removing it does not split the shape) and is on the side the sub-step peels.
+    """
+    table = np.zeros((2, 256), dtype=bool)
+    for code in range(256):
+        p = [(code >> k) & 1 for k in range(8)]  # P2, P3, ..., P9
+        transitions = sum(p[k] == 0 and p[(k + 1) % 8] == 1 for k in range(8))
+        ok = 2 <= sum(p) <= 6 and transitions == 1
+        p2, _, p4, _, p6, _, p8, _ = p
+        table[0, code] = ok and p2 * p4 * p6 == 0 and p4 * p6 * p8 == 0  # south-east side
+        table[1, code] = ok and p2 * p4 * p8 == 0 and p2 * p6 * p8 == 0  # north-west side
+    return table
+
+
+_REMOVABLE = _removable_table()
+_NEIGHBOURS = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))  # P2..P9
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """Thin a shape to one-pixel-wide centre lines (Zhang & Suen, CACM 27(3), 1984).
+
+    Inputs:  mask, bool (H, W).
+    Returns: bool (H, W), the skeleton: each pass peels the boundary pixels whose removal keeps
+             the shape connected and the strokes' ends in place, until nothing changes.
+    """
+    h, w = mask.shape
+    img = np.pad(mask.astype(np.uint8), 1)  # (H+2, W+2), so every pixel has 8 neighbours
+    centre = img[1:-1, 1:-1]  # a view: peeling it peels img
+    changed = True
+    while changed:
+        changed = False
+        for step in (0, 1):
+            code = np.zeros((h, w), dtype=np.uint8)
+            for bit, (dy, dx) in enumerate(_NEIGHBOURS):
+                code |= img[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] << bit
+            remove = (centre == 1) & _REMOVABLE[step][code]
+            if remove.any():
+                centre[remove] = 0
+                changed = True
+    return centre.astype(bool)
+
+
+def _redraw(skeleton: np.ndarray) -> np.ndarray | None:
+    """Redraw centre lines with a round pen that will be STROKE_WIDTH px wide at 28x28.
+
+    The final box (BOX_SIDE px) holds the skeleton's extent E plus one pen width, so the pen in
+    these pixels is STROKE_WIDTH * E / (BOX_SIDE - STROKE_WIDTH). A pixel's ink falls from 1 to 0
+    over the one pixel around distance pen/2 from the nearest centre line (the final 4x reduction
+    anti-aliases it). Returns None when the skeleton spans under a quarter of WORK (a dot).
+    """
+    ys, xs = np.nonzero(skeleton)
+    extent = max(np.ptp(ys), np.ptp(xs)) if ys.size else 0
+    if extent < WORK / 4:
+        return None
+    pen = STROKE_WIDTH * extent / (BOX_SIDE - STROKE_WIDTH)
+    padded = np.pad(skeleton, int(np.ceil(pen / 2)) + 2)
+    distance = ndimage.distance_transform_edt(~padded)  # to the nearest skeleton pixel
+    return np.clip(pen / 2 + 0.5 - distance, 0.0, 1.0).astype(np.float32)
 
 
 def _area_weights(n_out: int, n_src: int, start: float, scale: float) -> np.ndarray:
