@@ -227,7 +227,7 @@ def to_mnist_steps(ink: np.ndarray) -> dict[str, np.ndarray]:
 
     mask = _strokes_mask(work)
     skeleton = thin(mask)
-    thick = _redraw(skeleton)
+    thick = _redraw(mask, skeleton)
     if thick is None:  # a blob or a dot, not strokes: there is no pen width to fix, keep it
         thick = np.where(mask, work, 0.0).astype(np.float32)
     top, bottom, left, right = _bbox(thick >= INK_THRESHOLD) or (0, *thick.shape[:1], 0)
@@ -303,22 +303,32 @@ def thin(mask: np.ndarray) -> np.ndarray:
     return centre.astype(bool)
 
 
-def _redraw(skeleton: np.ndarray) -> np.ndarray | None:
-    """Redraw centre lines with a round pen that will be STROKE_WIDTH px wide at 28x28.
+def _redraw(mask: np.ndarray, skeleton: np.ndarray) -> np.ndarray | None:
+    """Redraw a shape with a round pen that will be STROKE_WIDTH px wide at 28x28.
+
+    Inputs:  mask, bool (h, w), the strokes; skeleton, bool (h, w), their centre lines.
+    Returns: float32 (h + 2p, w + 2p) in 0..1, padded by p so a wider pen fits; None when the
+             skeleton spans under a quarter of WORK (a dot or a blob: no strokes to redraw).
 
     The final box (BOX_SIDE px) holds the skeleton's extent E plus one pen width, so the pen in
-    these pixels is STROKE_WIDTH * E / (BOX_SIDE - STROKE_WIDTH). A pixel's ink falls from 1 to 0
-    over the one pixel around distance pen/2 from the nearest centre line (the final 4x reduction
-    anti-aliases it). Returns None when the skeleton spans under a quarter of WORK (a dot).
+    these pixels is STROKE_WIDTH * E / (BOX_SIDE - STROKE_WIDTH). Ink falls from 1 to 0 over the
+    pixel around distance pen/2 from the nearest centre line (the 4x reduction anti-aliases it).
+    Where the drawing is much wider than its pen (a loop filled in by a thick pen), the outline
+    moved in by the same amount as the strokes' is kept too, so a filled loop stays filled.
     """
     ys, xs = np.nonzero(skeleton)
     extent = max(np.ptp(ys), np.ptp(xs)) if ys.size else 0
     if extent < WORK / 4:
         return None
     pen = STROKE_WIDTH * extent / (BOX_SIDE - STROKE_WIDTH)
-    padded = np.pad(skeleton, int(np.ceil(pen / 2)) + 2)
-    distance = ndimage.distance_transform_edt(~padded)  # to the nearest skeleton pixel
-    return np.clip(pen / 2 + 0.5 - distance, 0.0, 1.0).astype(np.float32)
+    pad = int(np.ceil(pen / 2)) + 2
+    mask, skeleton = np.pad(mask, pad), np.pad(skeleton, pad)
+    inside = ndimage.distance_transform_edt(mask)  # to the nearest background pixel
+    half_width = float(np.median(inside[skeleton])) - 0.5  # of the pen as drawn
+    along = ndimage.distance_transform_edt(~skeleton)  # to the nearest centre line
+    redrawn = np.clip(pen / 2 + 0.5 - along, 0.0, 1.0)
+    shrunk = np.clip(inside - (half_width - pen / 2), 0.0, 1.0) * mask
+    return np.maximum(redrawn, shrunk).astype(np.float32)
 
 
 def _area_weights(n_out: int, n_src: int, start: float, scale: float) -> np.ndarray:
