@@ -1,0 +1,22 @@
+"""nn: a small neural-network library written from scratch in NumPy, with numba kernels.
+
+Read it in this order: layers.py (the layer contract and every layer), losses.py, optim.py,
+model.py (a model is a list of layers; files), kernels.py (the compiled hot loops beside their
+NumPy twins), gradcheck.py (how we know each backward is right), data.py, preprocess.py.
+
+    import nn
+    model = nn.load("weights/mnist_cnn.npz")
+    probs = model.predict(x)          # x float32 (N, 1, 28, 28) in 0..1, 1 = ink -> (N, 10)
+
+It is deliberately small: no autograd, no GPU, no layer zoo. Each derivative is written by
+hand and checked numerically, so you can read how a network learns from top to bottom.
+"""
+
+from .layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU
+from .losses import softmax, softmax_cross_entropy
+from .model import Sequential, cnn, load, mlp, save
+from .optim import SGD, Adam
+
+__all__ = ["Conv2D", "Dense", "Dropout", "Flatten", "Layer", "MaxPool2D", "ReLU",
+           "softmax", "softmax_cross_entropy", "Sequential", "cnn", "mlp", "load", "save",
+           "SGD", "Adam"]

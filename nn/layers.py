@@ -1,0 +1,223 @@
+"""Layers: small classes that each know their forward pass and its derivative.
+
+The one contract every layer keeps
+----------------------------------
+    out = layer.forward(x, train)   computes the output and keeps in `layer.cache` what backward
+                                    will need (only when train is True: inference keeps nothing).
+    dx = layer.backward(dout)       takes dL/dout, fills `layer.grads[name]` = dL/dparam for every
+                                    `layer.params[name]`, and returns dL/dx.
+    layer.params, layer.grads       dicts of arrays with the same names and shapes.
+    layer.config()                  the constructor arguments, so a saved model can be rebuilt.
+
+A model (model.py) is a list of these; its backward walks the same list in reverse. Nothing
+outside this file special-cases a layer type. This is CS231n's forward/backward-with-cache
+convention, written as small classes.
+
+Shapes use one vocabulary: N images in a batch, C channels, H x W pixels, F filters of
+KH x KW, D features. Images are (N, C, H, W) ("NCHW"), as in the MNIST contract (N, 1, 28, 28).
+
+Initialisation draws from an explicit `np.random.default_rng(seed)`: He (Kaiming) normal for
+layers followed by ReLU, std = sqrt(2 / fan_in), which keeps the variance of activations
+roughly constant from layer to layer (He et al. 2015, "Delving Deep into Rectifiers").
+
+What this file is not: an autograd engine. Each derivative is written by hand, and
+gradcheck.py is how we know each one is right.
+"""
+
+import numpy as np
+
+from . import kernels
+
+
+class Layer:
+    """Base class: no parameters, nothing cached. Subclasses override forward/backward."""
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.cache = None
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.config().items() if k != "seed")
+        return f"{type(self).__name__}({args})"
+
+
+def _rng(seed):
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+class Dense(Layer):
+    """Fully connected: out = x @ w + b.
+
+    Inputs:  x (N, D_in)
+    Params:  w (D_in, D_out), b (D_out,)
+    Returns: out (N, D_out)
+    Cache:   x, because dL/dw = x^T @ dout.
+    """
+
+    def __init__(self, in_features: int, out_features: int, seed=0, dtype=np.float32):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        std = np.sqrt(2.0 / in_features)  # He initialisation
+        w = _rng(seed).normal(0.0, std, size=(in_features, out_features))
+        self.params = {"w": w.astype(dtype), "b": np.zeros(out_features, dtype=dtype)}
+
+    def forward(self, x, train=False):
+        if train:
+            self.cache = x
+        return x @ self.params["w"] + self.params["b"]
+
+    def backward(self, dout):
+        x = self.cache
+        self.grads["w"] = x.T @ dout          # (D_in, N) @ (N, D_out)
+        self.grads["b"] = dout.sum(axis=0)
+        return dout @ self.params["w"].T      # (N, D_out) @ (D_out, D_in)
+
+    def config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features}
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as every framework computes it) with stride and padding.
+
+    Inputs:  x (N, C, H, W)
+    Params:  w (F, C, KH, KW), b (F,)
+    Returns: out (N, F, OH, OW), OH = (H + 2*padding - KH) // stride + 1, likewise OW.
+    Cache:   cols, the unrolled patches of x (C*KH*KW, N*OH*OW), and x's shape.
+
+    How: im2col copies every patch into a column, so the whole convolution is ONE matrix
+    multiply w_flat @ cols of shape (F, N*OH*OW). BLAS runs that near the machine's peak, which
+    beats any loop we could write. Backward is two more matrix multiplies and col2im, the
+    adjoint of im2col, which adds each patch's gradient back where the patch came from.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
+                 stride: int = 1, padding: int = 0, seed=0, dtype=np.float32):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        fan_in = in_channels * kernel_size * kernel_size
+        w = _rng(seed).normal(0.0, np.sqrt(2.0 / fan_in),
+                              size=(out_channels, in_channels, kernel_size, kernel_size))
+        self.params = {"w": w.astype(dtype), "b": np.zeros(out_channels, dtype=dtype)}
+
+    def forward(self, x, train=False):
+        w, b = self.params["w"], self.params["b"]
+        F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
+        N, C, H, W = x.shape
+        OH, OW = kernels.conv_output_size(H, K, s, p), kernels.conv_output_size(W, K, s, p)
+        cols = kernels.im2col(np.ascontiguousarray(x), K, K, s, p)  # (C*K*K, N*OH*OW)
+        y = w.reshape(F, -1) @ cols                                   # (F, N*OH*OW)
+        if train:
+            self.cache = (cols, x.shape)
+        return kernels.rows_to_nchw(y, b, N, OH, OW)                 # (N, F, OH, OW)
+
+    def backward(self, dout):
+        cols, (N, C, H, W) = self.cache
+        w = self.params["w"]
+        F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
+        drows = kernels.nchw_to_rows(np.ascontiguousarray(dout))     # (F, N*OH*OW)
+        self.grads["w"] = (drows @ cols.T).reshape(w.shape)           # (F, C*K*K) -> (F, C, K, K)
+        self.grads["b"] = drows.sum(axis=1)
+        dcols = w.reshape(F, -1).T @ drows                            # (C*K*K, N*OH*OW)
+        return kernels.col2im(dcols, N, C, H, W, K, K, s, p)          # (N, C, H, W)
+
+    def config(self):
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+
+
+class MaxPool2D(Layer):
+    """Max over size x size windows, moving by `stride` (default: size, so windows do not overlap).
+
+    Inputs:  x (N, C, H, W)
+    Returns: out (N, C, OH, OW), OH = (H - size) // stride + 1
+    Cache:   argmax, where in each window the maximum was (int32, same shape as out), and H, W.
+    The gradient of a max flows only to the element that won; the others get zero.
+    """
+
+    def __init__(self, size: int = 2, stride: int | None = None):
+        super().__init__()
+        self.size, self.stride = size, stride or size
+
+    def forward(self, x, train=False):
+        out, argmax = kernels.maxpool_forward(np.ascontiguousarray(x), self.size, self.stride)
+        if train:
+            self.cache = (argmax, x.shape[2], x.shape[3])
+        return out
+
+    def backward(self, dout):
+        argmax, H, W = self.cache
+        return kernels.maxpool_backward(np.ascontiguousarray(dout), argmax, H, W,
+                                        self.size, self.stride)
+
+    def config(self):
+        return {"size": self.size, "stride": self.stride}
+
+
+class ReLU(Layer):
+    """out = max(x, 0). Cache: out itself, since dout passes exactly where out > 0."""
+
+    def forward(self, x, train=False):
+        out = kernels.relu_forward(np.ascontiguousarray(x))
+        if train:
+            self.cache = out
+        return out
+
+    def backward(self, dout):
+        return kernels.relu_backward(np.ascontiguousarray(dout), self.cache)
+
+
+class Flatten(Layer):
+    """(N, C, H, W) -> (N, C*H*W). Backward reshapes the gradient back; cache: the input shape."""
+
+    def forward(self, x, train=False):
+        if train:
+            self.cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        return dout.reshape(self.cache)
+
+
+class Dropout(Layer):
+    """Inverted dropout (Srivastava et al. 2014): in training, zero each value with probability p
+    and scale the survivors by 1/(1-p), so inference is the identity and needs no rescaling.
+
+    Cache: the mask, already scaled, so backward is one multiply.
+    The layer owns its random generator; its state is saved in checkpoints (see `state`).
+    """
+
+    def __init__(self, p: float = 0.5, seed=0):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
+        self.p = p
+        self.rng = _rng(seed)
+
+    def forward(self, x, train=False):
+        if not train or self.p == 0.0:
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        self.cache = mask
+        return x * mask
+
+    def backward(self, dout):
+        return dout * self.cache
+
+    def config(self):
+        return {"p": self.p}
+
+
+# The names a saved architecture may use; model.py rebuilds layers from these only.
+LAYERS = {cls.__name__: cls for cls in (Dense, Conv2D, MaxPool2D, ReLU, Flatten, Dropout)}

@@ -1,0 +1,183 @@
+"""A model is a list of layers; and a model file is its weights plus the list, in one .npz.
+
+    model = Sequential([Conv2D(1, 32, 3, padding=1), ReLU(), ...])
+    logits = model.forward(x, train=True)      # layer by layer, front to back
+    dx = model.backward(dlogits)               # the same list, back to front
+    probs = model.predict(x)                   # inference: batches, float32, softmax
+
+`save(model, path)` writes an ordinary NumPy .npz archive: one array per parameter, named
+"<layer index>.<param name>" (e.g. "0.w"), plus "architecture" and "meta", two JSON strings
+stored as plain unicode arrays. Nothing is pickled, so loading a file from a stranger cannot
+run code (`allow_pickle=False`), and `load(path)` needs nothing but the file: it rebuilds the
+layers from the architecture and checks every array's shape against it.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .layers import LAYERS, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU
+from .losses import softmax
+
+FORMAT = "handwritten-digits/nn-model/1"
+
+
+class Sequential:
+    """Layers applied in order. `meta` is a free dict of facts saved with the weights."""
+
+    def __init__(self, layers: list[Layer], meta: dict | None = None):
+        self.layers = list(layers)
+        self.meta = dict(meta or {})
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, train)
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def parameters(self) -> list[tuple[dict, dict]]:
+        """(params, grads) of every layer that has parameters: what an optimiser updates."""
+        return [(layer.params, layer.grads) for layer in self.layers if layer.params]
+
+    def num_parameters(self) -> int:
+        return sum(p.size for params, _ in self.parameters() for p in params.values())
+
+    def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Probabilities (N, 10) for images x float32 (N, 1, 28, 28) in 0..1 (1 = ink)."""
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 4:
+            raise ValueError(f"predict expects images of shape (N, C, H, W), got {x.shape}")
+        out = [softmax(self.forward(x[i:i + batch_size], train=False))
+               for i in range(0, len(x), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+
+    def architecture(self) -> list[dict]:
+        return [{"type": type(layer).__name__, **layer.config()} for layer in self.layers]
+
+    def __repr__(self) -> str:
+        lines = [f"  {i}: {layer!r}" for i, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + f"\n)  # {self.num_parameters():,} parameters"
+
+
+# ----------------------------------------------------------------------------- architectures
+def cnn(seed: int = 0, dropout: float = 0.0) -> Sequential:
+    """The default CNN: two 3x3 conv + pool stages, then a 128-unit hidden layer.
+
+    (N,1,28,28) -conv-> (N,32,28,28) -pool-> (N,32,14,14) -conv-> (N,64,14,14) -pool->
+    (N,64,7,7) -flatten-> (N,3136) -dense-> (N,128) -dense-> (N,10) logits.
+    """
+    rng = np.random.default_rng(seed)
+    layers = [
+        Conv2D(1, 32, 3, padding=1, seed=rng), ReLU(), MaxPool2D(2),
+        Conv2D(32, 64, 3, padding=1, seed=rng), ReLU(), MaxPool2D(2),
+        Flatten(),
+    ]
+    if dropout:
+        layers.append(Dropout(dropout / 2, seed=rng))
+    layers += [Dense(64 * 7 * 7, 128, seed=rng), ReLU()]
+    if dropout:
+        layers.append(Dropout(dropout, seed=rng))
+    layers.append(Dense(128, 10, seed=rng))
+    return Sequential(layers)
+
+
+def mlp(seed: int = 0) -> Sequential:
+    """A multilayer perceptron 784-256-128-10, the baseline every MNIST course starts from."""
+    rng = np.random.default_rng(seed)
+    return Sequential([Flatten(), Dense(784, 256, seed=rng), ReLU(),
+                       Dense(256, 128, seed=rng), ReLU(), Dense(128, 10, seed=rng)])
+
+
+# ----------------------------------------------------------------------------- files
+def model_arrays(model: Sequential) -> dict[str, np.ndarray]:
+    """Every parameter under its file name "<layer index>.<param name>"."""
+    return {f"{i}.{k}": p for i, layer in enumerate(model.layers) for k, p in layer.params.items()}
+
+
+def save(model: Sequential, path, meta: dict | None = None, extra: dict | None = None) -> None:
+    """Write model (weights + architecture + meta) to `path` atomically.
+
+    `extra` adds arrays under their own names (train.py keeps optimiser state there); a write
+    goes to a temporary file first and is renamed into place, so a crash never leaves half a file.
+    """
+    path = Path(path)
+    meta = {**model.meta, **(meta or {})}
+    arrays = {**model_arrays(model), **(extra or {})}
+    arrays["format"] = np.array(FORMAT)
+    arrays["architecture"] = np.array(json.dumps(model.architecture()))
+    arrays["meta"] = np.array(json.dumps(meta))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load(path, return_extra: bool = False):
+    """Rebuild a model saved by `save`. Raises FileNotFoundError or a ValueError that says
+    exactly what is wrong with the file (not a model, unknown layer, wrong array shape...)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}: train one with `python train.py` "
+                                "or pass the path of a .npz saved by nn.save")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"{path} is not a model file saved by nn.save "
+                         f"(not a readable .npz archive: {e})") from None
+    if "architecture" not in arrays or "format" not in arrays:
+        raise ValueError(f"{path} is a .npz archive but not a model saved by nn.save: "
+                         f"it has no 'architecture'/'format' entry (it has {sorted(arrays)[:8]})")
+    try:
+        architecture = json.loads(str(arrays.pop("architecture")))
+        meta = json.loads(str(arrays.pop("meta", "{}")))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: the architecture or meta entry is not valid JSON ({e})") from None
+    arrays.pop("format")
+    model = Sequential(_build_layers(architecture, path), meta)
+    for name, param in model_arrays(model).items():
+        if name not in arrays:
+            raise ValueError(f"{path}: array '{name}' is missing (the architecture needs it with "
+                             f"shape {param.shape})")
+        saved = arrays.pop(name)
+        if saved.shape != param.shape:
+            raise ValueError(f"{path}: array '{name}' has shape {saved.shape} but the architecture "
+                             f"needs {param.shape}")
+        if not np.issubdtype(saved.dtype, np.floating) or not np.isfinite(saved).all():
+            raise ValueError(f"{path}: array '{name}' is not finite floating-point numbers")
+        param[...] = saved
+    return (model, arrays) if return_extra else model
+
+
+def _build_layers(architecture, path) -> list[Layer]:
+    if not isinstance(architecture, list):
+        raise ValueError(f"{path}: the architecture must be a list of layers")
+    layers = []
+    for i, spec in enumerate(architecture):
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind not in LAYERS:
+            raise ValueError(f"{path}: layer {i} has unknown type {kind!r} "
+                             f"(known: {', '.join(LAYERS)})")
+        args = {k: v for k, v in spec.items() if k != "type"}
+        try:
+            layers.append(LAYERS[kind](**args))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: layer {i} ({kind}) has bad arguments {args}: {e}") from None
+    return layers
+
+
+__all__ = ["Sequential", "cnn", "mlp", "save", "load", "model_arrays",
+           "Conv2D", "Dense", "Dropout", "Flatten", "MaxPool2D", "ReLU"]

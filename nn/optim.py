@@ -1,0 +1,86 @@
+"""Optimisers: how a gradient becomes a step.
+
+Both work in place on the arrays of a model's `parameters()`, a list of (params, grads) dict
+pairs, one pair per layer, so that the optimiser never needs to know what a layer is.
+Their `state_dict()` / `load_state_dict()` let a checkpoint resume a run exactly.
+"""
+
+import numpy as np
+
+
+class SGD:
+    """Stochastic gradient descent with momentum (Polyak's heavy ball, as PyTorch writes it):
+
+        v = momentum * v + g        (+ weight_decay * param folded into g)
+        param -= lr * v
+    """
+
+    def __init__(self, parameters, lr=0.01, momentum=0.9, weight_decay=0.0):
+        self.parameters, self.lr = parameters, lr
+        self.momentum, self.weight_decay = momentum, weight_decay
+        self.v = [{k: np.zeros_like(p) for k, p in params.items()} for params, _ in parameters]
+
+    def step(self):
+        for (params, grads), v in zip(self.parameters, self.v):
+            for k, p in params.items():
+                g = grads[k] + self.weight_decay * p if self.weight_decay else grads[k]
+                v[k] *= self.momentum
+                v[k] += g
+                p -= self.lr * v[k]
+
+    def state_dict(self):
+        return {"v": self.v}
+
+    def load_state_dict(self, state):
+        _copy_into(self.v, state["v"])
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization", Algorithm 1),
+    with decoupled weight decay when weight_decay > 0 (AdamW, Loshchilov & Hutter 2019).
+
+        t += 1
+        m = beta1 * m + (1 - beta1) * g          first moment: a running mean of gradients
+        v = beta2 * v + (1 - beta2) * g**2       second moment: a running mean of their squares
+        m_hat = m / (1 - beta1**t)               bias correction: m and v start at 0
+        v_hat = v / (1 - beta2**t)
+        param -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * param)
+    """
+
+    def __init__(self, parameters, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+        self.parameters, self.lr = parameters, lr
+        self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
+        self.t = 0
+        self.m = [{k: np.zeros_like(p) for k, p in params.items()} for params, _ in parameters]
+        self.v = [{k: np.zeros_like(p) for k, p in params.items()} for params, _ in parameters]
+
+    def step(self):
+        self.t += 1
+        # fold both bias corrections into one step size (the paper's "efficient version")
+        lr_t = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        eps_t = self.eps * np.sqrt(1 - self.beta2 ** self.t)
+        for (params, grads), m, v in zip(self.parameters, self.m, self.v):
+            for k, p in params.items():
+                g = grads[k]
+                m[k] *= self.beta1
+                m[k] += (1 - self.beta1) * g
+                v[k] *= self.beta2
+                v[k] += (1 - self.beta2) * (g * g)
+                if self.weight_decay:
+                    p -= (self.lr * self.weight_decay) * p
+                p -= (lr_t * m[k] / (np.sqrt(v[k]) + eps_t)).astype(p.dtype, copy=False)
+
+    def state_dict(self):
+        return {"t": self.t, "m": self.m, "v": self.v}
+
+    def load_state_dict(self, state):
+        self.t = int(state["t"])
+        _copy_into(self.m, state["m"])
+        _copy_into(self.v, state["v"])
+
+
+def _copy_into(dst, src):
+    """Copy a saved list of {name: array} into the live one, shape by shape."""
+    for d, s in zip(dst, src):
+        for k in d:
+            d[k][...] = s[k]
