@@ -287,7 +287,7 @@ def _download(data_dir: Path, name: str, mirrors: tuple[str, ...], log: Callable
             os.replace(tmp, data_dir / f"{name}.gz")
             log(f"MNIST {name}.gz: {url} ok ({size / 1e6:.1f} MB, SHA-256 verified)")
             return
-        except Exception as e:  # noqa: BLE001 - every failure is recorded and the next mirror tried
+        except Exception as e:  # any failure at all: record it and try the next mirror
             reason = _describe(e)
             failures.append(f"{url} -> {reason}")
             log(f"MNIST {name}.gz: {url} failed: {reason}")

@@ -4,7 +4,7 @@
 
 One column per digit 0..9 (the first of each in the training set); the top row is the original,
 the rows below are independent draws of `augment_batch` with its default strengths (plus an
-elastic wobble of --elastic pixels, off by default like in training). Ink is drawn dark on white,
+elastic wobble of --elastic pixels, off by default as in augment_batch). Ink is drawn dark on white,
 the way people see their own drawing, although the network sees 1.0 = ink.
 """
 
