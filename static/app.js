@@ -269,7 +269,7 @@ function showBars(probabilities, digit) {
     const p = probabilities ? probabilities[d] : 0;
     bar.querySelector(".fill").style.height = `${(p * 100).toFixed(1)}%`;
     bar.querySelector(".pct").textContent = probabilities ? percent(p) : "–";
-    bar.classList.toggle("top", probabilities !== null && d === digit);
+    bar.classList.toggle("best", probabilities !== null && d === digit);
   });
 }
 
