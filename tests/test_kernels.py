@@ -1,0 +1,83 @@
+"""Every numba kernel agrees with its NumPy twin to float32 precision, on awkward shapes too."""
+
+import numpy as np
+import pytest
+
+from nn import kernels
+
+# (N, C, H, W, K, stride, pad): odd sizes, stride 2, padding, a kernel as big as the image
+CONV_CASES = [
+    (2, 1, 28, 28, 3, 1, 1),
+    (3, 4, 7, 9, 3, 1, 0),
+    (2, 3, 11, 8, 3, 2, 1),
+    (1, 2, 5, 5, 5, 1, 2),
+    (2, 5, 10, 13, 4, 3, 1),
+    (1, 1, 3, 3, 3, 2, 0),
+]
+
+
+@pytest.mark.parametrize("N, C, H, W, K, stride, pad", CONV_CASES)
+def test_im2col_matches_reference(N, C, H, W, K, stride, pad):
+    x = np.random.default_rng(0).normal(size=(N, C, H, W)).astype(np.float32)
+    np.testing.assert_array_equal(kernels.im2col(x, K, K, stride, pad),
+                                  kernels.im2col_reference(x, K, K, stride, pad))
+
+
+@pytest.mark.parametrize("N, C, H, W, K, stride, pad", CONV_CASES)
+def test_col2im_matches_reference(N, C, H, W, K, stride, pad):
+    OH = kernels.conv_output_size(H, K, stride, pad)
+    OW = kernels.conv_output_size(W, K, stride, pad)
+    cols = np.random.default_rng(1).normal(size=(C * K * K, N * OH * OW)).astype(np.float32)
+    np.testing.assert_allclose(kernels.col2im(cols, N, C, H, W, K, K, stride, pad),
+                               kernels.col2im_reference(cols, N, C, H, W, K, K, stride, pad),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("N, C, H, W, K, stride, pad", CONV_CASES)
+def test_col2im_is_the_adjoint_of_im2col(N, C, H, W, K, stride, pad):
+    """<im2col(x), c> == <x, col2im(c)> for all x, c: the defining property of backward."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(N, C, H, W))
+    cols = rng.normal(size=kernels.im2col_reference(x, K, K, stride, pad).shape)
+    lhs = np.sum(kernels.im2col(x, K, K, stride, pad) * cols)
+    rhs = np.sum(x * kernels.col2im(cols, N, C, H, W, K, K, stride, pad))
+    assert lhs == pytest.approx(rhs, rel=1e-10)
+
+
+@pytest.mark.parametrize("N, F, OH, OW", [(2, 3, 4, 5), (1, 1, 1, 1), (3, 8, 7, 7)])
+def test_layout_kernels_match_reference(N, F, OH, OW):
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=(F, N * OH * OW)).astype(np.float32)
+    b = rng.normal(size=F).astype(np.float32)
+    out = kernels.rows_to_nchw(y, b, N, OH, OW)
+    np.testing.assert_array_equal(out, kernels.rows_to_nchw_reference(y, b, N, OH, OW))
+    np.testing.assert_array_equal(kernels.nchw_to_rows(out), kernels.nchw_to_rows_reference(out))
+
+
+@pytest.mark.parametrize("shape, size, stride", [
+    ((2, 3, 8, 8), 2, 2), ((1, 2, 7, 9), 2, 2), ((2, 1, 9, 9), 3, 2), ((1, 2, 6, 6), 3, 3),
+])
+def test_maxpool_kernels_match_reference(shape, size, stride):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=shape).astype(np.float32)
+    x[0, 0, :2, :2] = 1.0  # a tie: both must pick the first maximum
+    out, argmax = kernels.maxpool_forward(x, size, stride)
+    ref_out, ref_argmax = kernels.maxpool_forward_reference(x, size, stride)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(argmax, ref_argmax)
+    dout = rng.normal(size=out.shape).astype(np.float32)
+    H, W = shape[2:]
+    np.testing.assert_allclose(kernels.maxpool_backward(dout, argmax, H, W, size, stride),
+                               kernels.maxpool_backward_reference(dout, argmax, H, W, size, stride),
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 5, 7)])
+def test_relu_kernels_match_reference(shape):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=shape).astype(np.float32)
+    out = kernels.relu_forward(x)
+    np.testing.assert_array_equal(out, kernels.relu_forward_reference(x))
+    dout = rng.normal(size=shape).astype(np.float32)
+    np.testing.assert_array_equal(kernels.relu_backward(dout, out),
+                                  kernels.relu_backward_reference(dout, out))
