@@ -104,11 +104,12 @@ def _channels(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None, float]:
     """
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey PNG
         grey = np.asarray(img)
-        alpha = None
-        if isinstance(img.info.get("transparency"), int):  # one grey level marked transparent
-            alpha = np.where(grey == img.info["transparency"], 0, 255).astype(np.uint8)
-        return grey.astype(np.uint16)[:, :, None], alpha, 65535.0
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        return grey.astype(np.uint16)[:, :, None], None, 65535.0
+    # Only an alpha channel or a palette with alpha says how much of a pixel is painted; an
+    # RGB or L file with one colour marked transparent (tRNS) is read as that colour's paper.
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        img.mode == "P" and "transparency" in img.info
+    ):
         rgba = np.asarray(img if img.mode == "RGBA" else img.convert("RGBA"))
         return rgba[:, :, :3], rgba[:, :, 3], 255.0
     if img.mode in ("1", "L"):
@@ -217,20 +218,13 @@ def to_mnist_steps(ink: np.ndarray) -> dict[str, np.ndarray]:
     speck = max(3.0, SPECK_FRACTION * max(height, width))
     if box is None or max(box[1] - box[0], box[3] - box[2]) < speck:
         raise BlankDrawingError("The canvas is empty: draw a digit first.")
-    top, bottom, left, right = box
-    crop = ink[top:bottom, left:right]  # (h, w)
-
-    # Work at 4x the final scale: a fixed cost whatever the canvas size, fine enough to anti-alias.
-    scale = WORK / max(crop.shape)
-    work_h, work_w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    work = _resize(crop, work_h, work_w)  # (work_h, work_w), longer side WORK
-
-    mask = _strokes_mask(work)
+    crop, work, mask = _crop(ink, box)
     skeleton = thin(mask)
     thick = _redraw(mask, skeleton)
     if thick is None:  # a blob or a dot, not strokes: there is no pen width to fix, keep it
         thick = np.where(mask, work, 0.0).astype(np.float32)
-    top, bottom, left, right = _bbox(thick >= INK_THRESHOLD) or (0, *thick.shape[:1], 0)
+    top, bottom, left, right = _bbox(thick >= INK_THRESHOLD) or (0, thick.shape[0], 0,
+                                                                  thick.shape[1])
     thick = thick[top:bottom, left:right]  # (h', w'), longer side about WORK
 
     scale = BOX_SIDE / max(thick.shape)
@@ -241,20 +235,47 @@ def to_mnist_steps(ink: np.ndarray) -> dict[str, np.ndarray]:
             "thickness": thick, "scaled": scaled, "mnist": mnist}
 
 
-def _strokes_mask(work: np.ndarray) -> np.ndarray:
-    """bool (h, w): the pixels of the strokes in ``work``, stray dots left out.
+def _crop(ink: np.ndarray, box: tuple[int, int, int, int]):
+    """Crop ``ink`` to ``box`` and resample it to the work scale (4x the final one).
+
+    Returns: crop (h, w), work float32 with longer side WORK, and mask bool (same shape), the
+             strokes in ``work``. When stray dots had widened the box, the crop is made again
+             around what is left, so a dot in a corner does not shrink the digit.
+    """
+    for _ in range(2):
+        top, bottom, left, right = box
+        crop = ink[top:bottom, left:right]  # (h, w)
+        scale = WORK / max(crop.shape)
+        work = _resize(crop, max(1, round(crop.shape[0] * scale)),
+                       max(1, round(crop.shape[1] * scale)))  # (~h * scale, ~w * scale)
+        mask, dropped = _strokes_mask(work)
+        if not dropped:
+            break
+        t, b, l, r = _bbox(mask)  # in work pixels; back to ink pixels with a pixel to spare
+        t, l = top + max(int(t / scale) - 1, 0), left + max(int(l / scale) - 1, 0)
+        b, r = top + int(np.ceil(b / scale)) + 1, left + int(np.ceil(r / scale)) + 1
+        sub = _bbox(ink[t:b, l:r] >= INK_THRESHOLD)
+        if sub is None or sub == (0, bottom - top, 0, right - left):
+            break
+        box = (t + sub[0], t + sub[1], l + sub[2], l + sub[3])
+    return crop, work, mask
+
+
+def _strokes_mask(work: np.ndarray) -> tuple[np.ndarray, bool]:
+    """bool (h, w): the pixels of the strokes in ``work``, stray dots left out; and whether a
+    stray dot was left out.
 
     A pixel belongs to a stroke when it holds at least half the ink of its brightest neighbour:
     the half-covered edge of a wide stroke, and the ridge of a line so thin that shrinking it to
     ``work`` left it faint. Detached blobs with < STRAY_FRACTION of the ink are stray taps.
     """
-    mask = (work >= 0.5 * ndimage.maximum_filter(work, size=3)) & (work >= 0.1 * work.max())
+    mask = (work >= 0.5 * ndimage.maximum_filter(work, size=5)) & (work >= 0.1 * work.max())
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
-    if count > 1:
-        mass = ndimage.sum_labels(work, labels, index=np.arange(1, count + 1))  # (count,)
-        keep = np.concatenate([[False], mass >= STRAY_FRACTION * mass.sum()])
-        mask = keep[labels]
-    return mask
+    if count <= 1:
+        return mask, False
+    mass = ndimage.sum_labels(work, labels, index=np.arange(1, count + 1))  # (count,)
+    keep = mass >= STRAY_FRACTION * mass.sum()
+    return np.concatenate([[False], keep])[labels], not keep.all()
 
 
 def _removable_table() -> np.ndarray:
@@ -314,7 +335,8 @@ def _redraw(mask: np.ndarray, skeleton: np.ndarray) -> np.ndarray | None:
     these pixels is STROKE_WIDTH * E / (BOX_SIDE - STROKE_WIDTH). Ink falls from 1 to 0 over the
     pixel around distance pen/2 from the nearest centre line (the 4x reduction anti-aliases it).
     Where the drawing is much wider than its pen (a loop filled in by a thick pen), the outline
-    moved in by the same amount as the strokes' is kept too, so a filled loop stays filled.
+    moved in by 1.5 times the pen's half width is kept too, so a filled loop stays filled while
+    the corners and junctions of ordinary strokes (up to ~1.4 half widths across) add nothing.
     """
     ys, xs = np.nonzero(skeleton)
     extent = max(np.ptp(ys), np.ptp(xs)) if ys.size else 0
@@ -327,7 +349,7 @@ def _redraw(mask: np.ndarray, skeleton: np.ndarray) -> np.ndarray | None:
     half_width = float(np.median(inside[skeleton])) - 0.5  # of the pen as drawn
     along = ndimage.distance_transform_edt(~skeleton)  # to the nearest centre line
     redrawn = np.clip(pen / 2 + 0.5 - along, 0.0, 1.0)
-    shrunk = np.clip(inside - (half_width - pen / 2), 0.0, 1.0) * mask
+    shrunk = np.clip(inside - (1.5 * half_width - pen / 2), 0.0, 1.0) * mask  # blots only
     return np.maximum(redrawn, shrunk).astype(np.float32)
 
 
