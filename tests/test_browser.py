@@ -1,0 +1,353 @@
+"""The drawing page in a real browser: real strokes, a real server, the committed weights.
+
+Headless Chromium (Debian's, at /usr/bin/chromium) is driven by Playwright against
+`python serve.py --port 0`. Digits are drawn as people draw them: with the mouse (pointer events
+of type "mouse") on a 1280x800 laptop page, and with a finger on a 390x844 phone page (touch
+events sent through the DevTools protocol, so the page sees pointer events of type "touch").
+Every test saves a screenshot in test-artifacts/.
+
+    pytest -m browser tests/test_browser.py
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS = ROOT / "weights" / "mnist_cnn.npz"
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking",
+                 "--disable-component-update", "--disable-gpu"]
+LAPTOP = {"viewport": {"width": 1280, "height": 800}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3,
+         "is_mobile": True, "has_touch": True}
+ANSWER_TIMEOUT_MS = 20_000  # a generous ceiling for a loaded machine; not a speed test
+
+
+def ellipse(cx, cy, rx, ry, n=32):
+    return [(cx + rx * math.sin(t), cy - ry * math.cos(t))
+            for t in (2 * math.pi * i / n for i in range(n + 1))]
+
+
+# Strokes in fractions (0..1) of the canvas, drawn the way people draw these digits.
+DIGITS = {
+    1: [[(0.47, 0.18), (0.52, 0.82)]],
+    7: [[(0.28, 0.22), (0.72, 0.22), (0.62, 0.40), (0.46, 0.82)]],
+    0: [ellipse(0.5, 0.5, 0.21, 0.32)],
+    4: [[(0.40, 0.18), (0.28, 0.58), (0.72, 0.58)], [(0.60, 0.30), (0.60, 0.84)]],
+}
+
+
+def scaled(strokes, scale, dx, dy):
+    """The same strokes shrunk by `scale` and moved by (dx, dy): a small digit off-centre."""
+    return [[(x * scale + dx, y * scale + dy) for x, y in stroke] for stroke in strokes]
+
+
+# ------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not WEIGHTS.exists():
+        pytest.fail(f"{WEIGHTS} is missing: the committed weights are needed (python train.py).")
+    proc = subprocess.Popen(
+        [sys.executable, "serve.py", "--port", "0", "--weights", str(WEIGHTS)], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = proc.stdout.readline()
+    if "http://" not in line:
+        proc.kill()
+        pytest.fail(f"serve.py did not start: {line!r} {proc.stderr.read()!r}")
+    yield "http://" + line.split("http://")[1].split()[0].rstrip("/")
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's chromium "
+                    "(apt-get install chromium); Playwright's own download is not used.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, server, request):
+    """A factory of fresh pages; afterwards each is screenshotted and checked for JS errors."""
+    opened = []
+
+    def open_on(device: dict, name: str):
+        context = browser.new_context(reduced_motion="reduce", **device)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
+                and not msg.text.startswith("Failed to load resource") else None)  # 4xx, aborts
+        page.goto(server + "/")
+        page.wait_for_selector('#prediction[data-status="empty"]')
+        opened.append((page, context, errors, name))
+        return page
+
+    yield open_on
+    ARTIFACTS.mkdir(exist_ok=True)
+    test_name = re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
+    for page, context, _, name in opened:
+        page.screenshot(path=str(ARTIFACTS / f"{test_name}-{name}.png"))
+        context.close()
+    for *_, errors, name in opened:
+        assert errors == [], f"JavaScript errors on the {name} page: {errors}"
+
+
+@pytest.fixture
+def laptop(open_page):
+    return open_page(LAPTOP, "laptop")
+
+
+@pytest.fixture
+def phone(open_page):
+    return open_page(PHONE, "phone")
+
+
+# ------------------------------------------------------------------------------ drawing
+
+
+def canvas_point(page, x, y):
+    box = page.locator("#canvas").bounding_box()  # viewport coordinates, scroll included
+    return box["x"] + x * box["width"], box["y"] + y * box["height"]
+
+
+def draw_with_mouse(page, strokes, steps=8):
+    for stroke in strokes:
+        page.mouse.move(*canvas_point(page, *stroke[0]))
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(*canvas_point(page, x, y), steps=steps)
+        page.mouse.up()
+
+
+def draw_with_finger(page, strokes, steps=6):
+    """Touch events through CDP: the page receives pointer events with pointerType "touch"."""
+    cdp = page.context.new_cdp_session(page)
+
+    def touch(kind, x, y):
+        px, py = canvas_point(page, x, y)
+        cdp.send("Input.dispatchTouchEvent", {
+            "type": kind, "touchPoints": [{"x": px, "y": py, "radiusX": 4, "radiusY": 4}]})
+
+    for stroke in strokes:
+        touch("touchStart", *stroke[0])
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+            for i in range(1, steps + 1):
+                touch("touchMove", x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def answer(page) -> int:
+    """Wait for the answer to the latest drawing and return the digit shown."""
+    page.wait_for_selector('#prediction[data-status="done"]', timeout=ANSWER_TIMEOUT_MS)
+    return int(page.locator("#prediction").inner_text())
+
+
+def ink_stats(page):
+    """(x, y, n): centre of the ink in the canvas backing store as fractions (0..1) and the
+    number of inked pixels; (None, None, 0) when the canvas is blank."""
+    return page.evaluate("""() => {
+        const c = document.getElementById("canvas");
+        const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let sx = 0, sy = 0, n = 0;
+        for (let i = 3; i < data.length; i += 4) {
+            if (data[i] <= 128) continue;
+            const p = (i - 3) / 4;
+            sx += p % c.width; sy += Math.floor(p / c.width); n++;
+        }
+        return n ? [(sx / n + 0.5) / c.width, (sy / n + 0.5) / c.height, n] : [null, null, 0];
+    }""")
+
+
+def record_pointer_types(page):
+    page.evaluate("""() => { window.pointerTypes = [];
+        document.getElementById("canvas").addEventListener("pointerdown",
+            (e) => window.pointerTypes.push(e.pointerType)); }""")
+
+
+# ------------------------------------------------------------------------------ reading digits
+
+
+@pytest.mark.parametrize("digit", [1, 7, 0, 4])
+def test_digit_drawn_with_the_mouse_is_read(laptop, digit):
+    record_pointer_types(laptop)
+    draw_with_mouse(laptop, DIGITS[digit])
+    assert answer(laptop) == digit
+    assert set(laptop.evaluate("window.pointerTypes")) == {"mouse"}
+    best = laptop.locator("#probabilities .bar.best")
+    assert best.get_attribute("data-digit") == str(digit)
+    texts = laptop.locator("#probabilities .pct").all_inner_texts()
+    percentages = [int(t.rstrip("%")) for t in texts]
+    assert len(percentages) == 10 and 95 <= sum(percentages) <= 105  # rounded, sum about 100
+    seen_ink = laptop.evaluate("""() => { const d = document.getElementById("seen")
+        .getContext("2d").getImageData(0, 0, 28, 28).data; let n = 0;
+        for (let i = 0; i < d.length; i += 4) n += d[i] < 128; return n; }""")
+    assert 20 < seen_ink < 400  # the 28x28 view shows a digit, not a blank or a blot
+
+
+@pytest.mark.parametrize("digit", [1, 7, 0, 4])
+def test_digit_drawn_with_a_finger_on_a_phone_is_read(phone, digit):
+    record_pointer_types(phone)
+    draw_with_finger(phone, DIGITS[digit])
+    assert answer(phone) == digit
+    assert set(phone.evaluate("window.pointerTypes")) == {"touch"}
+    assert phone.evaluate("window.scrollY") == 0  # drawing did not scroll the page
+
+
+@pytest.mark.parametrize("pen", ["thin", "thick"])
+def test_any_pen_width_is_read(laptop, pen):
+    laptop.locator(f'.pens input[value="{pen}"]').check()
+    draw_with_mouse(laptop, DIGITS[7])
+    assert answer(laptop) == 7
+
+
+def test_small_digit_in_a_corner_is_read(laptop):
+    draw_with_mouse(laptop, scaled(DIGITS[7], 0.35, 0.03, 0.05))
+    assert answer(laptop) == 7
+
+
+def test_phone_shows_canvas_buttons_and_answer_without_scrolling(phone):
+    draw_with_finger(phone, DIGITS[1])
+    assert answer(phone) == 1
+    height = phone.viewport_size["height"]
+    for selector in ["#canvas", "#predict", "#clear", "#prediction", "#probabilities"]:
+        box = phone.locator(selector).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, selector
+    canvas = phone.locator("#canvas").bounding_box()
+    assert canvas["width"] >= 0.85 * 390  # the canvas fills the width of the phone
+
+
+# ------------------------------------------------------------------------------ coordinates
+
+
+def test_ink_lands_under_the_pointer_when_the_page_is_scrolled(open_page):
+    page = open_page(LAPTOP, "scrolled-laptop")
+    page.evaluate("document.body.style.paddingTop = '700px'")  # CSSOM: the CSP allows it
+    page.evaluate("window.scrollTo(0, 500)")
+    assert page.evaluate("window.scrollY") == 500
+    draw_with_mouse(page, [[(0.25, 0.30), (0.25, 0.40)]])
+    x, y, _ = ink_stats(page)
+    assert abs(x - 0.25) < 0.01 and abs(y - 0.35) < 0.01
+
+
+@pytest.mark.parametrize("style", [
+    {"width": "250px"},  # a different CSS size: the backing store follows it
+    {"transform": "scale(0.6)", "transformOrigin": "0 0"},  # scaled after layout: it does not
+], ids=["width", "transform"])
+def test_ink_lands_under_the_pointer_when_css_scales_the_canvas(laptop, style):
+    # Set through the CSSOM: the page's Content-Security-Policy refuses injected <style> tags.
+    laptop.evaluate("(style) => Object.assign(document.querySelector('.paper').style, style)",
+                    style)
+    laptop.wait_for_timeout(100)  # let the ResizeObserver resize the backing store
+    draw_with_mouse(laptop, [[(0.70, 0.60), (0.80, 0.60)]])
+    x, y, _ = ink_stats(laptop)
+    assert abs(x - 0.75) < 0.01 and abs(y - 0.60) < 0.01
+
+
+def test_high_dpi_canvas_has_a_sharp_backing_store_and_ink_in_place(open_page):
+    page = open_page({**LAPTOP, "device_scale_factor": 2}, "laptop-2x")
+    css_width, backing_width = page.evaluate(
+        "[document.getElementById('canvas').clientWidth, document.getElementById('canvas').width]")
+    assert backing_width == round(2 * css_width)
+    draw_with_mouse(page, [[(0.30, 0.70), (0.40, 0.70)]])
+    x, y, _ = ink_stats(page)
+    assert abs(x - 0.35) < 0.01 and abs(y - 0.70) < 0.01
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def test_clear_empties_the_canvas_and_the_result(laptop):
+    draw_with_mouse(laptop, DIGITS[7])
+    answer(laptop)
+    laptop.click("#clear")
+    assert laptop.locator("#prediction").get_attribute("data-status") == "empty"
+    assert laptop.locator("#prediction").inner_text() == ""
+    assert laptop.locator("#probabilities .bar.best").count() == 0
+    assert set(laptop.locator("#probabilities .pct").all_inner_texts()) == {"–"}
+    assert ink_stats(laptop)[2] == 0
+
+
+def test_keyboard_enter_predicts_escape_clears_ctrl_z_undoes(laptop):
+    draw_with_mouse(laptop, DIGITS[4][:1])
+    first_stroke_ink = ink_stats(laptop)[2]
+    draw_with_mouse(laptop, DIGITS[4][1:])
+    assert answer(laptop) == 4
+    laptop.keyboard.press("Control+z")  # undo the second stroke of the 4
+    laptop.wait_for_selector('#prediction[data-status="done"]')
+    assert ink_stats(laptop)[2] == first_stroke_ink
+    laptop.keyboard.press("Escape")
+    assert laptop.locator("#prediction").get_attribute("data-status") == "empty"
+    assert ink_stats(laptop)[2] == 0
+    draw_with_mouse(laptop, DIGITS[1])
+    answer(laptop)
+    laptop.evaluate("document.activeElement.blur()")
+    laptop.keyboard.press("Enter")
+    assert answer(laptop) == 1
+
+
+def test_predict_on_an_empty_canvas_says_to_draw_first(laptop):
+    laptop.click("#predict")
+    assert laptop.locator("#prediction").get_attribute("data-status") == "empty"
+    assert "draw" in laptop.locator("#message").inner_text().lower()
+
+
+def test_only_the_answer_to_the_latest_drawing_is_shown(laptop):
+    held = []
+    laptop.route("**/api/predict", lambda route: held.append(route) if not held
+                 else route.continue_())
+    draw_with_mouse(laptop, DIGITS[1])  # its request is held back
+    laptop.wait_for_timeout(200)
+    assert len(held) == 1
+    laptop.click("#clear")
+    draw_with_mouse(laptop, DIGITS[0])
+    assert answer(laptop) == 0
+    with laptop.expect_response("**/api/predict"):
+        held[0].continue_()  # the stale answer for the "1" arrives last
+    laptop.wait_for_timeout(200)
+    assert laptop.locator("#prediction").inner_text() == "0"
+
+
+def test_server_errors_and_network_failures_are_explained(laptop):
+    laptop.route("**/api/predict", lambda route: route.fulfill(
+        status=413, content_type="application/json",
+        body='{"error": "The request body is larger than 2 MiB."}'))
+    draw_with_mouse(laptop, DIGITS[7])
+    laptop.wait_for_selector('#prediction[data-status="error"]')
+    assert "larger than 2 MiB" in laptop.locator("#message").inner_text()
+    laptop.unroute("**/api/predict")
+    laptop.route("**/api/predict", lambda route: route.abort())
+    laptop.click("#predict")
+    laptop.wait_for_selector('#prediction[data-status="error"]')
+    assert "reach the server" in laptop.locator("#message").inner_text()
+
+
+def test_page_loads_nothing_from_other_hosts(browser, server):
+    context = browser.new_context(**LAPTOP)
+    page = context.new_page()
+    urls = []
+    page.on("request", lambda req: urls.append(req.url))
+    page.goto(server + "/")
+    page.wait_for_load_state("networkidle")
+    context.close()
+    assert urls and all(url.startswith(server) for url in urls), urls

@@ -1,0 +1,386 @@
+"""The HTTP API of serve.py, through real requests.
+
+Most cases go through WebTest (a full WSGI request/response cycle, no sockets); the live-server
+cases start `python serve.py --port 0` as a subprocess and talk to it over TCP with http.client,
+so waitress, the command line and the exit codes are tested too. Drawings are made with PIL:
+the same strokes on three backgrounds, as a browser canvas, a scanner or a dark-mode app make them.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from webtest import TestApp
+
+import serve
+
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS = ROOT / "weights" / "mnist_cnn.npz"
+
+# Digits as polylines in canvas fractions (0..1), drawn the way people draw them.
+DIGITS = {
+    1: [[(0.50, 0.15), (0.50, 0.85)]],
+    7: [[(0.28, 0.20), (0.72, 0.20), (0.45, 0.85)]],
+    0: [[(0.5 + 0.22 * np.sin(t), 0.5 - 0.33 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 41)]],
+}
+BACKGROUNDS = {  # name -> (PIL mode, background, ink)
+    "transparent-black-ink": ("RGBA", (0, 0, 0, 0), (0, 0, 0, 255)),
+    "black-on-white": ("RGB", (255, 255, 255), (0, 0, 0)),
+    "white-on-black": ("RGB", (0, 0, 0), (255, 255, 255)),
+}
+
+
+def draw_png(digit: int, background: str = "transparent-black-ink", size: int = 280,
+             pen: float = 0.06) -> bytes:
+    """A PNG of `digit` drawn with a round pen `pen` x size wide, like the page's canvas export."""
+    mode, paper, ink = BACKGROUNDS[background]
+    image = Image.new(mode, (size, size), paper)
+    draw = ImageDraw.Draw(image)
+    width = round(pen * size)
+    for line in DIGITS[digit]:
+        points = [(x * size, y * size) for x, y in line]
+        draw.line(points, fill=ink, width=width, joint="curve")
+        for x, y in points:  # round caps and joins
+            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=ink)
+    return png_bytes(image)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def assert_json_error(res, status: int) -> str:
+    """The response has `status`, a JSON body {"error": "<a sentence>"} and no traceback."""
+    assert res.status_int == status, res.text
+    assert res.content_type == "application/json"
+    assert "Traceback" not in res.text
+    body = json.loads(res.text)
+    assert set(body) == {"error"}
+    assert isinstance(body["error"], str) and len(body["error"]) > 15
+    return body["error"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    if not WEIGHTS.exists():
+        pytest.fail(f"{WEIGHTS} is missing: the committed weights are needed (python train.py).")
+    return serve.load_model(str(WEIGHTS))
+
+
+@pytest.fixture(scope="module")
+def app(model) -> TestApp:
+    return TestApp(serve.create_app(model, WEIGHTS.name))
+
+
+def post_json(app: TestApp, payload, **kwargs):
+    return app.post(
+        "/api/predict", json.dumps(payload), content_type="application/json", expect_errors=True,
+        **kwargs,
+    )
+
+
+# ------------------------------------------------------------------------------ answers
+
+
+@pytest.mark.parametrize("digit", sorted(DIGITS))
+@pytest.mark.parametrize("background", sorted(BACKGROUNDS))
+def test_drawn_digit_is_read_correctly_on_any_background(app, digit, background):
+    res = post_json(app, {"image": data_url(draw_png(digit, background))})
+    assert res.status_int == 200, res.text
+    answer = res.json
+    assert answer["digit"] == digit, answer["probabilities"]
+    assert answer["probabilities"][digit] > 0.6
+
+
+def test_background_does_not_change_what_the_network_sees(app):
+    inputs = [np.array(post_json(app, {"image": data_url(draw_png(7, bg))}).json["input"])
+              for bg in sorted(BACKGROUNDS)]
+    for other in inputs[1:]:
+        np.testing.assert_allclose(other, inputs[0], atol=0.02)
+
+
+def test_answer_has_digit_probabilities_and_the_28x28_input(app):
+    res = post_json(app, {"image": data_url(draw_png(0))})
+    assert res.status_int == 200
+    assert res.headers["Cache-Control"] == "no-store"
+    answer = res.json
+    assert set(answer) == {"digit", "probabilities", "input"}
+    p = np.array(answer["probabilities"])
+    assert p.shape == (10,) and (p >= 0).all() and (p <= 1).all()
+    assert abs(p.sum() - 1.0) < 1e-9
+    assert answer["digit"] == int(np.argmax(p))
+    x = np.array(answer["input"])
+    assert x.shape == (28, 28) and x.min() >= 0.0 and x.max() <= 1.0
+    assert x.max() > 0.9  # MNIST polarity: the ink is near 1, the background 0
+    assert x[0].max() == 0.0 and x[:, 0].max() == 0.0  # MNIST keeps a 4 px empty border
+
+
+def test_input_is_exactly_what_the_model_saw(app, model):
+    from nn.preprocess import preprocess
+
+    png = draw_png(7)
+    answer = post_json(app, {"image": data_url(png)}).json
+    x = preprocess(png)
+    np.testing.assert_array_equal(np.array(answer["input"], dtype=np.float32), x)
+    np.testing.assert_allclose(answer["probabilities"], model.predict(x[None, None])[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("encode", [
+    lambda png: data_url(png),
+    lambda png: base64.b64encode(png).decode(),  # bare base64
+    lambda png: base64.encodebytes(png).decode(),  # wrapped at 76 columns, as `base64` prints
+    lambda png: base64.b64encode(png).decode().rstrip("="),  # padding lost
+], ids=["data-url", "bare", "wrapped", "unpadded"])
+def test_data_url_and_bare_base64_give_the_same_answer(app, encode):
+    png = draw_png(1)
+    reference = post_json(app, {"image": data_url(png)}).json
+    assert post_json(app, {"image": encode(png)}).json == reference
+
+
+def test_json_with_charset_is_accepted(app):
+    res = app.post("/api/predict", json.dumps({"image": data_url(draw_png(1))}),
+                   content_type="application/json; charset=utf-8")
+    assert res.json["digit"] == 1
+
+
+# ------------------------------------------------------------------------------ bad requests
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "image/png", ""])
+def test_body_that_is_not_json_is_refused_with_415(app, content_type):
+    res = app.post("/api/predict", b'{"image": "x"}', content_type=content_type or None,
+                   expect_errors=True)
+    message = assert_json_error(res, 415)
+    assert "application/json" in message
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"", b"\xff\xfe{}", b'{"image": "abc"'])
+def test_malformed_json_is_refused_with_400(app, body):
+    res = app.post("/api/predict", body, content_type="application/json", expect_errors=True)
+    assert "JSON" in assert_json_error(res, 400)
+
+
+@pytest.mark.parametrize("payload", [{}, [], "image", 7, None, {"picture": "abc"}],
+                         ids=["empty-object", "list", "string", "number", "null", "wrong-key"])
+def test_json_without_an_image_field_is_refused_with_400(app, payload):
+    assert '"image"' in assert_json_error(post_json(app, payload), 400)
+
+
+@pytest.mark.parametrize("image", [None, 12, ["data:image/png;base64,"], {"png": "..."}])
+def test_image_field_that_is_not_a_string_is_refused_with_400(app, image):
+    assert "string" in assert_json_error(post_json(app, {"image": image}), 400)
+
+
+@pytest.mark.parametrize("image", ["@@@ not base64 @@@", "data:image/png;base64,%%%%",
+                                   "data:image/png,iVBORw0KGgo", "", "data:image/png;base64,"])
+def test_bad_base64_is_refused_with_400(app, image):
+    assert_json_error(post_json(app, {"image": image}), 400)
+
+
+@pytest.mark.parametrize("data", [
+    b"hello, this is not an image",
+    b"\xff\xd8\xff\xe0" + b"\x00" * 64,  # the start of a JPEG
+    b"GIF89a" + b"\x00" * 64,
+], ids=["text", "jpeg", "gif"])
+def test_bytes_that_are_not_a_png_are_refused_with_400(app, data):
+    message = assert_json_error(post_json(app, {"image": data_url(data)}), 400)
+    assert "PNG" in message
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
+def test_truncated_png_is_refused_with_400(app, keep):
+    png = draw_png(7)
+    assert_json_error(post_json(app, {"image": data_url(png[: int(len(png) * keep)])}), 400)
+
+
+def test_body_over_2_mib_is_refused_with_413(app):
+    body = json.dumps({"image": "A" * (2 * 1024 * 1024 + 10)})
+    res = app.post("/api/predict", body, content_type="application/json", expect_errors=True)
+    assert "MiB" in assert_json_error(res, 413)
+
+
+def test_image_over_2048_pixels_is_refused_with_413(app):
+    huge = png_bytes(Image.new("L", (3000, 3000), 255))  # compresses to a few kB
+    assert len(huge) < 2 * 1024 * 1024
+    message = assert_json_error(post_json(app, {"image": data_url(huge)}), 413)
+    assert "3000" in message
+
+
+@pytest.mark.parametrize("background", sorted(BACKGROUNDS))
+def test_blank_canvas_is_refused_with_422(app, background):
+    mode, paper, _ = BACKGROUNDS[background]
+    blank = png_bytes(Image.new(mode, (280, 280), paper))
+    assert "draw" in assert_json_error(post_json(app, {"image": data_url(blank)}), 422).lower()
+
+
+# ------------------------------------------------------------------------------ other routes
+
+
+def test_health_names_the_weights_file(app):
+    res = app.get("/api/health")
+    assert res.json["status"] == "ok"
+    assert res.json["model"] == "mnist_cnn.npz"
+
+
+@pytest.mark.parametrize("path, content_type, marker", [
+    ("/", "text/html", 'id="canvas"'),
+    ("/static/app.js", "text/javascript", "/api/predict"),
+    ("/static/style.css", "text/css", "touch-action: none"),
+    ("/static/favicon.svg", "image/svg+xml", "<svg"),
+])
+def test_page_and_static_files_are_served_fresh(app, path, content_type, marker):
+    res = app.get(path)
+    assert res.content_type == content_type
+    assert marker in res.text
+    assert res.headers["Cache-Control"] == "no-cache"  # revalidate: an updated app.js is seen
+    again = app.get(path, headers={"If-None-Match": res.headers["ETag"]}, status=304)
+    assert again.body == b""
+
+
+def test_page_has_the_elements_scripts_rely_on(app):
+    html = app.get("/").text
+    for element_id in ["canvas", "predict", "clear", "prediction", "probabilities"]:
+        assert f'id="{element_id}"' in html
+    assert html.count('class="bar"') == 10
+    assert 'data-status="empty"' in html
+    assert "http://" not in html and "https://" not in html  # works offline: nothing external
+
+
+@pytest.mark.parametrize("path", ["/static/../serve.py", "/static/..%2fserve.py",
+                                  "/static/%2e%2e/serve.py", "/static/../../etc/passwd",
+                                  "/static//etc/passwd"])
+def test_static_refuses_paths_outside_the_static_folder(app, path):
+    res = app.get(path, expect_errors=True)
+    assert res.status_int in (403, 404)
+    assert "create_app" not in res.text and "root:" not in res.text
+    assert_json_error(res, res.status_int)
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/api/nothing-here", 404),
+    ("GET", "/static/missing.js", 404),
+    ("GET", "/api/predict", 405),
+    ("PUT", "/api/predict", 405),
+    ("POST", "/api/health", 405),
+])
+def test_unknown_routes_and_methods_answer_json(app, method, path, status):
+    res = app.request(path, method=method, expect_errors=True)
+    assert_json_error(res, status)
+
+
+def test_a_real_bug_gives_json_500_without_a_traceback():
+    class BrokenModel:
+        def predict(self, x):
+            raise RuntimeError("secret internal detail")
+
+    broken = TestApp(serve.create_app(BrokenModel(), "broken.npz"))
+    res = broken.post("/api/predict", json.dumps({"image": data_url(draw_png(1))}),
+                      content_type="application/json", expect_errors=True)
+    message = assert_json_error(res, 500)
+    assert "secret" not in message
+    assert "RuntimeError" in res.errors  # logged on the server side (wsgi.errors)
+
+
+# ------------------------------------------------------------------------------ live server
+
+
+def start_server(*args: str) -> tuple[subprocess.Popen, str]:
+    """Run `python serve.py --port 0 ...`; return the process and the URL it printed."""
+    proc = subprocess.Popen(
+        [sys.executable, "serve.py", "--port", "0", *args], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    line = proc.stdout.readline()  # serve.py prints the URL once the model is loaded
+    if "http://" not in line:
+        proc.kill()
+        pytest.fail(f"serve.py did not start: {line!r} {proc.stderr.read()!r}")
+    return proc, line.split("http://")[1].split("/")[0]
+
+
+@pytest.fixture(scope="module")
+def live():
+    proc, address = start_server("--weights", str(WEIGHTS))
+    yield address
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def request(address: str, method: str, path: str, body=None, headers=None, chunked=False):
+    host, port = address.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+    res = conn.getresponse()
+    data = res.read()
+    conn.close()
+    return res, data
+
+
+def test_live_server_reads_a_drawing_over_http(live):
+    res, data = request(live, "GET", "/api/health")
+    assert res.status == 200 and json.loads(data)["model"] == "mnist_cnn.npz"
+    assert res.getheader("Server") == "waitress"  # a threaded server, not Bottle's default
+    body = json.dumps({"image": data_url(draw_png(7, "black-on-white"))})
+    res, data = request(live, "POST", "/api/predict", body, {"Content-Type": "application/json"})
+    assert res.status == 200
+    assert json.loads(data)["digit"] == 7
+
+
+def test_live_server_refuses_a_large_body_with_json_413(live):
+    body = b'{"image": "' + b"A" * (3 * 1024 * 1024) + b'"}'
+    res, data = request(live, "POST", "/api/predict", body, {"Content-Type": "application/json"})
+    assert res.status == 413
+    assert "error" in json.loads(data)
+
+
+def test_live_server_caps_a_chunked_body_without_content_length(live):
+    chunks = (b"A" * 65536 for _ in range(48))  # 3 MiB, sent without a Content-Length
+    res, data = request(live, "POST", "/api/predict", chunks,
+                        {"Content-Type": "application/json"}, chunked=True)
+    assert res.status == 413
+    assert "error" in json.loads(data)
+
+
+def test_live_server_answers_concurrent_requests(live):
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = json.dumps({"image": data_url(draw_png(0))})
+
+    def ask(_):
+        res, data = request(live, "POST", "/api/predict", body,
+                            {"Content-Type": "application/json"})
+        return res.status, json.loads(data)["digit"]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(16)))
+    assert answers == [(200, 0)] * 16
+
+
+@pytest.mark.parametrize("weights", ["does/not/exist.npz", "not-a-model"])
+def test_missing_or_bad_weights_stop_the_start_with_one_line(tmp_path, weights):
+    if weights == "not-a-model":
+        weights = tmp_path / "garbage.npz"
+        weights.write_bytes(b"this is not an npz archive")
+    proc = subprocess.run([sys.executable, "serve.py", "--weights", str(weights)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert str(weights) in lines[0]
+    assert "Traceback" not in proc.stderr
