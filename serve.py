@@ -47,7 +47,13 @@ import waitress
 from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
 
 import nn
-from nn.preprocess import BlankDrawingError, ImageError, ImageTooLargeError, preprocess
+from nn.preprocess import (
+    MAX_SIDE,
+    BlankDrawingError,
+    ImageError,
+    ImageTooLargeError,
+    preprocess,
+)
 
 # ----------------------------------------------------------------------------------------------
 # defaults (the command line overrides host, port and weights)
@@ -109,7 +115,13 @@ def create_app(model: Any, weights_name: str) -> Bottle:
 
     @app.get("/api/health")
     def health():
-        return {"status": "ok", "model": weights_name, **_model_facts(model)}
+        return {
+            **_model_facts(model),  # first, so the metadata cannot overwrite the fields below
+            "status": "ok",
+            "model": weights_name,
+            "max_body_bytes": MAX_BODY_BYTES,
+            "max_image_side": MAX_SIDE,
+        }
 
     @app.post("/api/predict")
     def predict():
@@ -175,7 +187,7 @@ def _read_image_field() -> bytes:
     body = _read_body(MAX_BODY_BYTES)
     try:
         payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8, bad JSON, 5000-digit numbers, [[[[...]]]]
         raise HTTPError(400, 'The body is not valid JSON; send {"image": '
                              '"data:image/png;base64,..."}.') from None
     if not isinstance(payload, dict) or "image" not in payload:
@@ -193,7 +205,10 @@ def _read_body(limit: int) -> bytes:
     too_large = HTTPError(413, f"The request body is larger than {limit // (1024 * 1024)} MiB; "
                                "send a smaller image (a 280x280 PNG is plenty).")
     stream = request.environ["wsgi.input"]
-    length = request.content_length  # -1 when the client sent no Content-Length
+    declared = request.environ.get("CONTENT_LENGTH", "").strip()
+    if declared and not declared.isdigit():
+        raise HTTPError(400, f"The Content-Length header ({declared[:20]!r}) is not a number.")
+    length = int(declared) if declared else -1  # -1: the client sent no Content-Length
     if length > limit:
         raise too_large
     if length >= 0:
@@ -227,7 +242,9 @@ def _decode_data_url(image: str) -> bytes:
 def _model_facts(model: Any) -> dict[str, Any]:
     """The plain (JSON-ready) top-level facts from the model's metadata, for /api/health."""
     meta = getattr(model, "meta", None) or {}
-    facts = {}
+    facts: dict[str, Any] = {}
+    if hasattr(model, "num_parameters"):
+        facts["parameters"] = int(model.num_parameters())
     for key, value in meta.items():
         if isinstance(value, np.generic):
             value = value.item()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import webob
 from PIL import Image, ImageDraw
 from webtest import TestApp
 
@@ -170,7 +171,11 @@ def test_body_that_is_not_json_is_refused_with_415(app, content_type):
     assert "application/json" in message
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"", b"\xff\xfe{}", b'{"image": "abc"'])
+@pytest.mark.parametrize("body", [
+    b"{not json", b"", b"\xff\xfe{}", b'{"image": "abc"',
+    b"[" * 100_000 + b"]" * 100_000,  # nesting deeper than Python's recursion limit
+    b'{"image": ' + b"9" * 5000 + b"}",  # an integer longer than Python will parse
+], ids=["not-json", "empty", "not-utf8", "unterminated", "deep", "long-number"])
 def test_malformed_json_is_refused_with_400(app, body):
     res = app.post("/api/predict", body, content_type="application/json", expect_errors=True)
     assert "JSON" in assert_json_error(res, 400)
@@ -215,6 +220,29 @@ def test_body_over_2_mib_is_refused_with_413(app):
     assert "MiB" in assert_json_error(res, 413)
 
 
+def wsgi_post_without_content_length(app: TestApp, body: bytes):
+    """POST with no Content-Length at all, as a streaming WSGI server may pass it on."""
+    request = webob.Request.blank("/api/predict", method="POST", body=body,
+                                  content_type="application/json")
+    del request.environ["CONTENT_LENGTH"]
+    return request.get_response(app.app)
+
+
+def test_body_without_content_length_is_read_up_to_the_limit(app):
+    res = wsgi_post_without_content_length(
+        app, json.dumps({"image": data_url(draw_png(1))}).encode())
+    assert res.status_int == 200, res.text
+    too_big = wsgi_post_without_content_length(app, b'{"image": "' + b"A" * 3_000_000 + b'"}')
+    assert_json_error(too_big, 413)
+
+
+def test_content_length_that_is_not_a_number_is_refused_with_400(app):
+    request = webob.Request.blank("/api/predict", method="POST", body=b"{}",
+                                  content_type="application/json")
+    request.environ["CONTENT_LENGTH"] = "lots"
+    assert "Content-Length" in assert_json_error(request.get_response(app.app), 400)
+
+
 def test_image_over_2048_pixels_is_refused_with_413(app):
     huge = png_bytes(Image.new("L", (3000, 3000), 255))  # compresses to a few kB
     assert len(huge) < 2 * 1024 * 1024
@@ -232,10 +260,13 @@ def test_blank_canvas_is_refused_with_422(app, background):
 # ------------------------------------------------------------------------------ other routes
 
 
-def test_health_names_the_weights_file(app):
+def test_health_names_the_weights_file_and_the_limits(app):
     res = app.get("/api/health")
     assert res.json["status"] == "ok"
     assert res.json["model"] == "mnist_cnn.npz"
+    assert res.json["max_body_bytes"] == 2 * 1024 * 1024
+    assert res.json["max_image_side"] == 2048
+    assert res.json["parameters"] > 0
 
 
 @pytest.mark.parametrize("path, content_type, marker", [
