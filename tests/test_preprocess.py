@@ -401,3 +401,24 @@ def test_an_mnist_digit_drawn_ten_times_bigger_comes_back_as_itself():
 def test_mnist_itself_has_its_centre_of_mass_at_centre():
     coms = np.array([centre_of_mass(x) for x in mnist_test_digits(2000)])
     assert np.abs(coms.mean(axis=0) - CENTRE).max() < 0.05
+
+
+# ------------------------------------------------------------------------------------------------
+# thinning
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+@pytest.mark.parametrize("pen", [4, 20])
+def test_thinning_leaves_connected_one_pixel_centre_lines(name, pen):
+    from scipy import ndimage
+
+    from nn.preprocess import thin
+
+    mask = draw(SHAPES[name], pen=pen) >= 0.5
+    skeleton = thin(mask)
+    eight = np.ones((3, 3), bool)
+    assert ndimage.label(skeleton, eight)[1] == ndimage.label(mask, eight)[1]  # same pieces
+    holes = ndimage.label(~skeleton)[1] - 1  # 4-connected background regions besides the outside
+    assert holes == ndimage.label(~mask)[1] - 1  # the 0 keeps its hole, the others have none
+    assert (skeleton & mask).sum() == skeleton.sum()  # inside the shape
+    assert not (skeleton[:-1, :-1] & skeleton[1:, :-1] & skeleton[:-1, 1:] & skeleton[1:, 1:]).any()
