@@ -50,7 +50,7 @@ class Sequential:
     def num_parameters(self) -> int:
         return sum(p.size for params, _ in self.parameters() for p in params.values())
 
-    def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Probabilities (N, 10) for images x float32 (N, 1, 28, 28) in 0..1 (1 = ink)."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 4:
@@ -81,10 +81,10 @@ def cnn(seed: int = 0, dropout: float = 0.0) -> Sequential:
         Flatten(),
     ]
     if dropout:
-        layers.append(Dropout(dropout / 2, seed=rng))
+        layers.append(Dropout(dropout / 2, seed=int(rng.integers(2**31))))
     layers += [Dense(64 * 7 * 7, 128, seed=rng), ReLU()]
     if dropout:
-        layers.append(Dropout(dropout, seed=rng))
+        layers.append(Dropout(dropout, seed=int(rng.integers(2**31))))
     layers.append(Dense(128, 10, seed=rng))
     return Sequential(layers)
 
@@ -145,7 +145,8 @@ def load(path, return_extra: bool = False):
         architecture = json.loads(str(arrays.pop("architecture")))
         meta = json.loads(str(arrays.pop("meta", "{}")))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: the architecture or meta entry is not valid JSON ({e})") from None
+        raise ValueError(f"{path}: the architecture or meta entry is not valid JSON ({e})"
+                         ) from None
     arrays.pop("format")
     model = Sequential(_build_layers(architecture, path), meta)
     for name, param in model_arrays(model).items():
@@ -175,7 +176,8 @@ def _build_layers(architecture, path) -> list[Layer]:
         try:
             layers.append(LAYERS[kind](**args))
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{path}: layer {i} ({kind}) has bad arguments {args}: {e}") from None
+            raise ValueError(f"{path}: layer {i} ({kind}) has bad arguments {args}: {e}"
+                             ) from None
     return layers
 
 

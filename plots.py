@@ -1,0 +1,83 @@
+"""The pictures train.py draws after a run: curves, confusion matrix, misclassified digits.
+
+Matplotlib with the Agg backend (files only, no screen). Each function takes plain data and a
+path and returns the path, so a notebook can call them too.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
+
+
+def plot_curves(history: list[dict], path: Path) -> Path:
+    """Training loss, and train/validation accuracy, per epoch."""
+    epochs = [h["epoch"] for h in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    left.plot(epochs, [h["loss"] for h in history], "o-", color="#3366aa")
+    left.set(title="training loss (augmented batches)", xlabel="epoch", ylabel="cross-entropy")
+    left.set_yscale("log")
+    right.plot(epochs, [100 * h["train_accuracy"] for h in history], "o-",
+               label="train (augmented)")
+    right.plot(epochs, [100 * h["val_accuracy"] for h in history], "o-", label="validation")
+    right.set(title="accuracy", xlabel="epoch", ylabel="%")
+    right.set_ylim(max(90.0, min(100 * h["train_accuracy"] for h in history) - 0.5), 100)
+    right.legend(loc="lower right")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion(confusion: list[list[int]], path: Path) -> Path:
+    """Test-set confusion matrix; the diagonal is greyed so the mistakes stand out."""
+    c = np.array(confusion)
+    off = c.copy()
+    np.fill_diagonal(off, 0)
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    ax.imshow(off, cmap="Reds")
+    for i in range(10):
+        for j in range(10):
+            if c[i, j]:
+                ax.text(j, i, c[i, j], ha="center", va="center", fontsize=7,
+                        color="#999999" if i == j else "black")
+    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true",
+           title=f"test confusion matrix ({off.sum()} errors)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_errors(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray, path: Path,
+                limit: int = 60) -> Path:
+    """A grid of misclassified test digits, each titled 'true -> predicted'."""
+    wrong = np.flatnonzero(labels != predictions)[:limit]
+    cols = 10
+    rows = max(1, -(-len(wrong) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.0, rows * 1.15), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), wrong):
+        ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"{labels[i]} → {predictions[i]}", fontsize=8)
+    fig.suptitle(f"misclassified test digits ({len(wrong)} shown of "
+                 f"{int((labels != predictions).sum())}): true → predicted", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_all(report: dict, images, labels, predictions, out: Path) -> list[Path]:
+    """All three, named after the weights file: <stem>_curves.png, _confusion.png, _errors.png."""
+    out = Path(out)
+    stem = out.with_suffix("")
+    return [plot_curves(report["history"], Path(f"{stem}_curves.png")),
+            plot_confusion(report["confusion_matrix"], Path(f"{stem}_confusion.png")),
+            plot_errors(images, labels, predictions, Path(f"{stem}_errors.png"))]

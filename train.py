@@ -1,0 +1,301 @@
+"""Train the digit classifier from scratch on MNIST, with nothing lost.
+
+    python train.py                          # the committed model: defaults below
+    python train.py --limit 2000 --epochs 2  # a smoke run in seconds
+    python train.py --resume                 # continue a killed run from its last checkpoint
+
+Data comes from --data-dir, else $MNIST_DIR, else data/mnist/ (downloaded there and verified if
+missing). The last 5,000 training images are held out for validation: every choice made while
+training looks at them only. The 10,000 test images are scored once, at the end.
+
+Writes beside --out (default weights/mnist_cnn.npz): the weights (.npz, loadable with nn.load),
+a report (.json: command, config, per-epoch history, accuracies, confusion matrix, wall time,
+CPU), plots (.png: curves, confusion matrix, misclassified test digits), and during the run a
+checkpoint (.ckpt.npz) after every epoch, from which --resume continues exactly: an interrupted
+run ends with the same weights as an uninterrupted one with the same seed.
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import nn
+from nn.augment import augment_batch
+from nn.data import DownloadError, IDXError, ensure_mnist, load_mnist, resolve_data_dir
+
+# ----------------------------------------------------------------------------- defaults
+data_dir = None          # --data-dir, else $MNIST_DIR, else data/mnist/
+epochs = 15
+batch_size = 128
+lr = 2e-3                # peak learning rate of the one-cycle schedule (Adam)
+weight_decay = 0.0       # decoupled (AdamW) weight decay
+dropout = 0.5            # before the last layer (a quarter of it after the convolutions)
+augment = True           # random affine + pen width on every training batch
+seed = 0
+limit = None             # train on the first N training images only (smoke runs)
+val_size = 5000          # the last val_size training images are the validation split
+out = "weights/mnist_cnn.npz"
+# -----------------------------------------------------------------------------
+
+DEFAULTS = {k: v for k, v in dict(globals()).items()
+            if k in {"data_dir", "epochs", "batch_size", "lr", "weight_decay", "dropout", "augment",
+                     "seed", "limit", "val_size", "out"}}
+
+
+class TrainingError(Exception):
+    """A problem the user can fix: bad data, bad arguments, a missing checkpoint."""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", default=DEFAULTS["data_dir"], help="folder of the MNIST IDX files")
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="peak learning rate")
+    p.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
+    p.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
+    p.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    p.add_argument("--limit", type=int, default=DEFAULTS["limit"],
+                   help="train on the first N training images only")
+    p.add_argument("--val-size", type=int, default=DEFAULTS["val_size"])
+    p.add_argument("--out", default=DEFAULTS["out"], help="where the weights go (.npz)")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    args = p.parse_args(argv)
+    for name, low in [("epochs", 1), ("batch_size", 1), ("limit", 1), ("val_size", 1)]:
+        value = getattr(args, name)
+        if value is not None and value < low:
+            p.error(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
+    if not args.lr > 0:
+        p.error(f"--lr must be positive, got {args.lr}")
+    if not 0 <= args.dropout < 1:
+        p.error(f"--dropout must be in [0, 1), got {args.dropout}")
+    if not args.out.endswith(".npz"):
+        p.error(f"--out must end in .npz, got {args.out}")
+    return args
+
+
+def one_cycle(step: int, total: int, peak: float, warmup: float = 0.15) -> float:
+    """Learning rate at `step`: a linear warm-up from peak/20 over the first 15% of the steps,
+    then a cosine decay to peak/1000 (Smith & Topin 2018, "Super-Convergence")."""
+    up = max(1, int(warmup * total))
+    if step < up:
+        return peak * (0.05 + 0.95 * step / up)
+    t = (step - up) / max(1, total - up)
+    return peak * (1e-3 + (1 - 1e-3) * 0.5 * (1 + np.cos(np.pi * t)))
+
+
+def load_data(config: dict):
+    """(x_train, y_train, x_val, y_val, x_test, y_test), images float32 (N, 1, 28, 28) in 0..1."""
+    folder = ensure_mnist(resolve_data_dir(config["data_dir"]))
+    images, labels = load_mnist(folder, "train")
+    test_images, test_labels = load_mnist(folder, "test")
+    if config["val_size"] >= len(images):
+        raise TrainingError(f"--val-size {config['val_size']} leaves no training images")
+    n_train = len(images) - config["val_size"]
+    if config["limit"]:
+        n_train = min(n_train, config["limit"])
+
+    def scale(u8):
+        return (u8.astype(np.float32) / 255.0)[:, None]  # (N, 28, 28) -> (N, 1, 28, 28)
+
+    return (scale(images[:n_train]), labels[:n_train].astype(np.int64),
+            scale(images[-config["val_size"]:]), labels[-config["val_size"]:].astype(np.int64),
+            scale(test_images), test_labels.astype(np.int64))
+
+
+def accuracy(model, x, y) -> float:
+    return float((model.predict(x).argmax(axis=1) == y).mean())
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def checkpoint_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".ckpt.npz")
+
+
+def save_checkpoint(path, model, optimiser, rng, state: dict) -> None:
+    """Everything a run needs to continue bit for bit: weights, Adam's m, v and t, and the
+    state of every random generator (data order, augmentation, dropout masks)."""
+    extra = {}
+    for i, (m, v) in enumerate(zip(optimiser.m, optimiser.v)):
+        extra.update({f"adam.m.{i}.{k}": a for k, a in m.items()})
+        extra.update({f"adam.v.{i}.{k}": a for k, a in v.items()})
+    generators = {"data": rng.bit_generator.state}
+    generators.update({str(i): layer.rng.bit_generator.state
+                       for i, layer in enumerate(model.layers) if hasattr(layer, "rng")})
+    nn.save(model, path, meta={"checkpoint": {**state, "adam_t": optimiser.t,
+                                              "generators": generators}}, extra=extra)
+
+
+def load_checkpoint(path, model, optimiser, rng) -> dict:
+    try:
+        saved, extra = nn.load(path, return_extra=True)
+    except (OSError, ValueError) as e:
+        raise TrainingError(f"cannot resume from {path}: {e}") from None
+    if saved.architecture() != model.architecture():
+        raise TrainingError(f"{path} holds a different architecture; delete it to start afresh")
+    state = saved.meta["checkpoint"]
+    for (dst, _), (src, _) in zip(model.parameters(), saved.parameters()):
+        for k in dst:
+            dst[k][...] = src[k]
+    for i, (m, v) in enumerate(zip(optimiser.m, optimiser.v)):
+        for k in m:
+            m[k][...] = extra[f"adam.m.{i}.{k}"]
+            v[k][...] = extra[f"adam.v.{i}.{k}"]
+    optimiser.t = state["adam_t"]
+    rng.bit_generator.state = state["generators"]["data"]
+    for i, layer in enumerate(model.layers):
+        if hasattr(layer, "rng"):
+            layer.rng.bit_generator.state = state["generators"][str(i)]
+    return state
+
+
+# ----------------------------------------------------------------------------- the loop
+class Progress:
+    """One line per epoch that rewrites itself: done/total, images/s, ETA, running loss."""
+
+    def __init__(self, label: str, total: int):
+        self.label, self.total, self.start, self.last = label, total, time.perf_counter(), 0.0
+        self.live = sys.stderr.isatty()
+
+    def update(self, done: int, loss: float) -> None:
+        now = time.perf_counter()
+        if not self.live or (now - self.last < 0.2 and done < self.total):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        eta = (self.total - done) / max(rate, 1e-9)
+        bar = "#" * int(24 * done / self.total)
+        print(f"\r{self.label} [{bar:<24}] {done:>6}/{self.total} {rate:6.0f} img/s "
+              f"ETA {eta:4.0f}s loss {loss:.4f}", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.live:
+            print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def train_epoch(model, optimiser, x, y, config, rng, epoch, steps_per_epoch):
+    n, total_steps = len(x), config["epochs"] * steps_per_epoch
+    progress = Progress(f"epoch {epoch + 1}/{config['epochs']}", n)
+    loss_sum = correct = seen = 0
+    for step, idx in enumerate(nn.data.iterate_minibatches(n, config["batch_size"], rng)):
+        optimiser.lr = one_cycle(epoch * steps_per_epoch + step, total_steps, config["lr"])
+        xb, yb = x[idx], y[idx]
+        if config["augment"]:
+            xb = augment_batch(xb[:, 0], rng)[:, None]        # (B, 28, 28) -> (B, 1, 28, 28)
+        logits = model.forward(xb, train=True)
+        loss, dlogits = nn.softmax_cross_entropy(logits, yb)
+        model.backward(dlogits)
+        optimiser.step()
+        loss_sum += loss * len(idx)
+        correct += int((logits.argmax(axis=1) == yb).sum())
+        seen += len(idx)
+        progress.update(seen, loss_sum / seen)
+    progress.close()
+    return loss_sum / seen, correct / seen, seen / (time.perf_counter() - progress.start)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args, argv)
+    except (TrainingError, IDXError, DownloadError, FileNotFoundError) as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ntrain.py: interrupted. Continue with: python train.py --resume --out {args.out}",
+              file=sys.stderr)
+        return 130
+
+
+def run(args, argv) -> int:
+    started = time.time()
+    out = Path(args.out)
+    ckpt = checkpoint_path(out)
+    config = {k: getattr(args, k) for k in DEFAULTS}
+    state = {"epoch": 0, "history": [], "config": config}
+    if args.resume:
+        if not ckpt.is_file():
+            raise TrainingError(f"no checkpoint at {ckpt} to resume from: run without --resume "
+                                "to start training")
+        state = nn.load(ckpt).meta["checkpoint"]
+        config = {**state["config"], "data_dir": args.data_dir}  # the run's settings, not today's
+
+    x, y, x_val, y_val, x_test, y_test = load_data(config)
+    model = nn.cnn(seed=config["seed"], dropout=config["dropout"])
+    optimiser = nn.Adam(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
+    rng = np.random.default_rng(config["seed"])
+    if args.resume:
+        state = load_checkpoint(ckpt, model, optimiser, rng)
+        print(f"resuming from {ckpt} after epoch {state['epoch']}/{config['epochs']}")
+    print(f"training on {len(x):,} images, validating on {len(x_val):,}; "
+          f"{model.num_parameters():,} parameters; {config['epochs']} epochs", flush=True)
+
+    steps_per_epoch = -(-len(x) // config["batch_size"])
+    for epoch in range(state["epoch"], config["epochs"]):
+        t0 = time.perf_counter()
+        loss, train_acc, speed = train_epoch(model, optimiser, x, y, config, rng, epoch,
+                                             steps_per_epoch)
+        val_acc = accuracy(model, x_val, y_val)
+        seconds = time.perf_counter() - t0
+        state["history"].append({"epoch": epoch + 1, "loss": loss, "train_accuracy": train_acc,
+                                 "val_accuracy": val_acc, "lr_end": optimiser.lr,
+                                 "images_per_s": speed, "seconds": seconds})
+        print(f"epoch {epoch + 1:>2}/{config['epochs']}  loss {loss:.4f}  train {train_acc:.2%}  "
+              f"val {val_acc:.2%}  {speed:,.0f} img/s  {seconds:.1f}s", flush=True)
+        state["epoch"] = epoch + 1
+        save_checkpoint(ckpt, model, optimiser, rng, {**state, "config": config})
+
+    test_probs = model.predict(x_test)
+    test_pred = test_probs.argmax(axis=1)
+    confusion = np.zeros((10, 10), dtype=int)
+    np.add.at(confusion, (y_test, test_pred), 1)
+    report = {
+        "command": "python " + " ".join([Path(sys.argv[0]).name] + list(
+            sys.argv[1:] if argv is None else argv)),
+        "config": config,
+        "seed": config["seed"],
+        "architecture": model.architecture(),
+        "parameters": model.num_parameters(),
+        "history": state["history"],
+        "val_accuracy": state["history"][-1]["val_accuracy"],
+        "test_accuracy": float((test_pred == y_test).mean()),
+        "test_errors": int((test_pred != y_test).sum()),
+        "confusion_matrix": confusion.tolist(),
+        "wall_time_s": time.time() - started,
+        "train_time_s": sum(h["seconds"] for h in state["history"]),
+        "cpu": cpu_name(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    meta = {k: report[k] for k in ("test_accuracy", "val_accuracy", "command", "finished")}
+    nn.save(model, out, meta={**meta, "report": out.with_suffix(".json").name})
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    from plots import plot_all  # matplotlib only after training: a slow import the loop never needs
+    plots = plot_all(report, x_test[:, 0], y_test, test_pred, out)
+    ckpt.unlink(missing_ok=True)
+    print(f"test accuracy {report['test_accuracy']:.2%} ({report['test_errors']} errors in "
+          f"{len(y_test):,}); wall time {report['wall_time_s']:.0f}s")
+    print(f"wrote {out}, {out.with_suffix('.json')}, " + ", ".join(str(p) for p in plots))
+    return 0
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({__import__('os').cpu_count()} cores)"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
