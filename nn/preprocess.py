@@ -95,26 +95,28 @@ def _decode(data: bytes) -> Image.Image:
     return img
 
 
-def _channels(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None, float]:
-    """Integer pixel arrays of a decoded PNG, without a float copy of the whole image.
+def _alpha(img: Image.Image) -> np.ndarray | None:
+    """uint8 (H, W), how much of each pixel is painted; None when the file has no alpha.
 
-    Returns: colour, uint8 or uint16 (H, W, C) with C = 1 (grey) or 3 (RGB);
-             alpha, uint8 (H, W), or None when the image has no transparency;
-             full, the value of full intensity in ``colour`` (255 or 65535).
+    Only an alpha channel or a palette with alpha says that; an RGB or L file with one colour
+    marked transparent (tRNS) is read as paper of that colour. ``getchannel`` copies one channel
+    out in C: a quarter of the bytes of the whole RGBA image (which matters at 2048x2048).
     """
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        return np.asarray(img.getchannel("A"))
+    if img.mode == "P" and "transparency" in img.info:
+        return np.asarray(img.convert("RGBA").getchannel("A"))
+    return None
+
+
+def _colour(img: Image.Image) -> tuple[np.ndarray, float]:
+    """Integer colour, uint8 or uint16 (H, W, C) with C = 1 (grey) or 3 (RGB), and the value
+    of full intensity (255 or 65535)."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey PNG
-        grey = np.asarray(img)
-        return grey.astype(np.uint16)[:, :, None], None, 65535.0
-    # Only an alpha channel or a palette with alpha says how much of a pixel is painted; an
-    # RGB or L file with one colour marked transparent (tRNS) is read as that colour's paper.
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        img.mode == "P" and "transparency" in img.info
-    ):
-        rgba = np.asarray(img if img.mode == "RGBA" else img.convert("RGBA"))
-        return rgba[:, :, :3], rgba[:, :, 3], 255.0
-    if img.mode in ("1", "L"):
-        return np.asarray(img.convert("L"))[:, :, None], None, 255.0
-    return np.asarray(img.convert("RGB")), None, 255.0
+        return np.asarray(img).astype(np.uint16)[:, :, None], 65535.0
+    if img.mode in ("1", "L", "LA", "La"):
+        return np.asarray(img.convert("L"))[:, :, None], 255.0
+    return np.asarray(img if img.mode == "RGB" else img.convert("RGB")), 255.0
 
 
 def _border(a: np.ndarray) -> np.ndarray:
@@ -134,10 +136,11 @@ def load_drawing(data: bytes) -> np.ndarray:
     Raises:  ImageError (not a PNG, damaged), ImageTooLargeError (too many pixels).
     """
     img = _decode(data)
-    colour, alpha, full = _channels(img)  # (H, W, C), (H, W) or None
+    alpha = _alpha(img)  # (H, W) or None
     if alpha is not None and np.median(_border(alpha)) < 128:
         ink = alpha * np.float32(1.0 / 255.0)  # transparent canvas: anything painted is ink
     else:
+        colour, full = _colour(img)  # (H, W, C)
         background = np.median(_border(colour), axis=0).astype(np.float32)  # (C,)
         ink = np.zeros(colour.shape[:2], dtype=np.float32)  # (H, W)
         for c in range(colour.shape[2]):  # Chebyshev distance to the background, channel by channel
