@@ -37,6 +37,7 @@ STROKE_WIDTH = 2.55
 INK_THRESHOLD = 0.5  # a pixel is "ink" for the bounding box when it is at least half covered
 MIN_CONTRAST = 0.15  # a drawing whose strongest pixel differs less from the background is blank
 SPECK_FRACTION = 0.02  # ink whose bounding box is < 2% of the canvas side (or < 3 px) is a speck
+DOT_RATIO = 0.5  # ink less than twice as long as its pen is wide is a tap or a smudge, not a digit
 WORK = 4 * BOX_SIDE  # thickness is fixed at 4x the final resolution: 80 px for the longer side
 STRAY_FRACTION = 0.03  # a detached blob holding < 3% of the ink is a stray tap, not the digit
 
@@ -222,6 +223,8 @@ def to_mnist_steps(ink: np.ndarray) -> dict[str, np.ndarray]:
     if box is None or max(box[1] - box[0], box[3] - box[2]) < speck:
         raise BlankDrawingError("The canvas is empty: draw a digit first.")
     crop, work, mask = _crop(ink, box)
+    if stroke_width(np.where(mask, work, 0.0)) > DOT_RATIO * max(work.shape):
+        raise BlankDrawingError("There is only a dot on the canvas: draw a digit first.")
     skeleton = thin(mask)
     thick = _redraw(mask, skeleton)
     if thick is None:  # a blob or a dot, not strokes: there is no pen width to fix, keep it
