@@ -1,0 +1,33 @@
+# One obvious command for each thing. `make test` is what CI runs (.ci/run).
+PYTHON ?= python3
+export MNIST_DIR ?= ../shared/mnist
+
+.PHONY: install test test-fast lint train serve bench chromium
+
+install:            ## the app and its dependencies
+	$(PYTHON) -m pip install -q -e .
+
+chromium:           ## Debian's Chromium for the browser tests (Playwright cannot download one here)
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+test: chromium      ## install everything, then every test (browser and slow ones too)
+	$(PYTHON) -m pip install -q -e '.[test]'
+	$(PYTHON) -m pytest
+
+test-fast:          ## the quick ones, no browser, no training runs
+	$(PYTHON) -m pytest -m "not slow and not browser" -q
+
+lint:
+	ruff check .
+
+train: install      ## the committed model: python train.py with its defaults
+	$(PYTHON) train.py
+
+serve: install      ## http://localhost:8080
+	$(PYTHON) serve.py
+
+bench: install      ## speed of nn vs PyTorch (installs the CPU build of PyTorch)
+	$(PYTHON) -m pip install -q -e '.[bench]'
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PYTHON) bench.py --server

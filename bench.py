@@ -1,0 +1,207 @@
+"""How fast is nn? Times the default CNN and an MLP, and the same models in PyTorch if installed.
+
+    python bench.py                # human-readable table
+    python bench.py --json         # ... and one JSON object as the last line
+    python bench.py --server       # also the HTTP API (latency, requests/s with 8 clients)
+
+For each model: a full training step at batch 128 (forward, backward, Adam), single-image
+inference latency (median and p99) and batch-256 inference throughput. PyTorch, when installed
+(`pip install -e .[bench]`), runs the same architectures in the same process with the same
+thread count, and the ratios are printed. nn also reports the GFLOP/s its training step
+achieves against NumPy's own SGEMM on this machine, which is the ceiling for a library whose
+heavy lifting is matrix multiplies.
+
+On machines where OPENBLAS_CORETYPE is set (it pins OpenBLAS to older kernels), run
+`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench.py` to measure what users get.
+Timing is noisy on a shared machine: medians of many repeats, and the machine is printed.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+import nn
+from train import cpu_name
+
+BATCH = 128
+
+
+def timings(fn, repeats: int, warmup: int = 3) -> np.ndarray:
+    """Seconds per call of fn(), after a few warm-up calls (numba compiles, caches fill)."""
+    for _ in range(warmup):
+        fn()
+    out = np.empty(repeats)
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out[i] = time.perf_counter() - t0
+    return out
+
+
+def train_flops(model: nn.Sequential, image_shape=(1, 28, 28)) -> float:
+    """Floating-point operations of one training image: 2 per multiply-add, forward + 2x backward
+    (dL/dx and dL/dw each cost as much as the forward pass)."""
+    x = np.zeros((1, *image_shape), np.float32)
+    flops = 0
+    for layer in model.layers:
+        out = layer.forward(x)
+        if isinstance(layer, nn.Conv2D):
+            flops += 2 * out.size * layer.params["w"][0].size
+        elif isinstance(layer, nn.Dense):
+            flops += 2 * layer.params["w"].size
+        x = out
+    return 3.0 * flops
+
+
+def sgemm_gflops(n: int = 2048) -> float:
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    return 2 * n**3 / np.median(timings(lambda: a @ a, 7, warmup=2)) / 1e9
+
+
+def bench_nn(model: nn.Sequential, x, y, x1, x256, repeats: int) -> dict:
+    optimiser = nn.Adam(model.parameters())
+
+    def step():
+        loss, dlogits = nn.softmax_cross_entropy(model.forward(x, train=True), y)
+        model.backward(dlogits)
+        optimiser.step()
+
+    return summarise(timings(step, repeats), timings(lambda: model.predict(x1), 20 * repeats),
+                     timings(lambda: model.predict(x256), repeats))
+
+
+def torch_model(name: str):
+    import torch.nn as tnn
+
+    if name == "cnn":
+        return tnn.Sequential(
+            tnn.Conv2d(1, 32, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+            tnn.Conv2d(32, 64, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+            tnn.Linear(3136, 128), tnn.ReLU(), tnn.Linear(128, 10))
+    return tnn.Sequential(tnn.Flatten(), tnn.Linear(784, 256), tnn.ReLU(),
+                          tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10))
+
+
+def bench_torch(name: str, x, y, x1, x256, repeats: int) -> dict:
+    import torch
+
+    model = torch_model(name)
+    optimiser = torch.optim.Adam(model.parameters())
+    x, y, x1, x256 = (torch.from_numpy(a) for a in (x, y, x1, x256))
+
+    def step():
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimiser.step()
+
+    def predict(batch):
+        with torch.no_grad():
+            return torch.softmax(model(batch), dim=1)
+
+    train = timings(step, repeats)
+    model.eval()
+    return summarise(train, timings(lambda: predict(x1), 20 * repeats),
+                     timings(lambda: predict(x256), repeats))
+
+
+def summarise(train, infer1, infer256) -> dict:
+    return {
+        "train_images_per_s": BATCH / float(np.median(train)),
+        "train_step_ms": 1e3 * float(np.median(train)),
+        "infer_batch1_ms": 1e3 * float(np.median(infer1)),
+        "infer_batch1_p99_ms": 1e3 * float(np.percentile(infer1, 99)),
+        "infer_batch256_images_per_s": 256 / float(np.median(infer256)),
+    }
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Time nn (and PyTorch, if installed) on this machine.")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--repeats", type=int, default=30, help="training steps timed per model")
+    p.add_argument("--server", action="store_true", help="also benchmark the HTTP API")
+    p.add_argument("--weights", default="weights/mnist_cnn.npz", help="model for --server")
+    args = p.parse_args(argv)
+
+    threads = os.cpu_count() or 1
+    has_torch = torch_available()
+    if has_torch:
+        import torch
+
+        torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    x = rng.random((BATCH, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, BATCH)
+    x1, x256 = x[:1].copy(), rng.random((256, 1, 28, 28), dtype=np.float32)
+
+    print(f"machine: {cpu_name()}, Python {platform.python_version()}, NumPy {np.__version__}, "
+          f"{threads} threads" + (f", PyTorch {torch.__version__}" if has_torch else
+                                  ", PyTorch not installed (pip install -e .[bench])"))
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        print(f"note: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} pins OpenBLAS to older "
+              "kernels; unset it (env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE) for full speed")
+    sgemm = sgemm_gflops()
+    print(f"NumPy SGEMM 2048x2048: {sgemm:.0f} GFLOP/s")
+
+    results = {}
+    for name, make in (("cnn", nn.cnn), ("mlp", nn.mlp)):
+        model = make(seed=0)
+        r = {"nn": bench_nn(model, x, y, x1, x256, args.repeats)}
+        r["nn"]["train_gflops"] = train_flops(model) * r["nn"]["train_images_per_s"] / 1e9
+        r["torch"] = bench_torch(name, x, y, x1, x256, args.repeats) if has_torch else None
+        results[name] = r
+        print_table(name, r, sgemm)
+
+    cnn = results["cnn"]
+    summary = {
+        "machine": cpu_name(), "threads": threads, "sgemm_gflops": sgemm,
+        "train_images_per_s": {k: (cnn[k] or {}).get("train_images_per_s")
+                               for k in ("nn", "torch")},
+        "infer_batch1_ms": {k: (cnn[k] or {}).get("infer_batch1_ms") for k in ("nn", "torch")},
+        "models": results,
+    }
+    if args.server:
+        from benchmarks.server import bench_server
+
+        summary["server"] = bench_server(args.weights, requests=500, seconds=5.0, clients=8)
+        s = summary["server"]
+        print(f"\nserver /api/predict: {json.dumps(s)}")
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def print_table(name: str, r: dict, sgemm: float) -> None:
+    rows = [("training step, batch 128", "train_images_per_s", "img/s", True),
+            ("inference, 1 image (median)", "infer_batch1_ms", "ms", False),
+            ("inference, 1 image (p99)", "infer_batch1_p99_ms", "ms", False),
+            ("inference, batch 256", "infer_batch256_images_per_s", "img/s", True)]
+    print(f"\n{name.upper():<30}{'nn':>12}{'PyTorch':>12}{'nn/PyTorch':>12}")
+    for label, key, unit, higher_is_better in rows:
+        mine = r["nn"][key]
+        theirs = r["torch"][key] if r["torch"] else None
+        ratio = "" if theirs is None else (
+            f"{mine / theirs:.2f}x" if higher_is_better else f"{theirs / mine:.2f}x")
+        fmt = "{:,.0f}" if unit == "img/s" else "{:.3f}"
+        print(f"{label:<30}{fmt.format(mine):>9} {unit:<3}"
+              f"{'' if theirs is None else fmt.format(theirs):>9} {unit if theirs else '':<3}"
+              f"{ratio:>10}")
+    g = r["nn"]["train_gflops"]
+    print(f"{'nn training arithmetic':<30}{g:>9.1f} GFLOP/s = {100 * g / sgemm:.0f}% of SGEMM "
+          "(ratios: above 1x means nn is faster)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""train.py as a learner uses it: a smoke run learns, a killed run resumes to the same weights,
+the report and plots are written, and mistakes get one clear line and a non-zero exit code."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nn
+import train
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL = ["--limit", "600", "--val-size", "500", "--batch-size", "64"]
+
+
+def run_train(args, mnist_dir, **kwargs):
+    """`python train.py ARGS` in a real process, as a user would start it."""
+    env = {**os.environ, "MNIST_DIR": str(mnist_dir)}
+    return subprocess.Popen([sys.executable, str(REPO / "train.py"), *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def weights(path):
+    model = nn.load(path)
+    return [p.copy() for params, _ in model.parameters() for p in params.values()]
+
+
+@pytest.mark.slow
+def test_smoke_run_on_2000_images_learns(tmp_path, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    out = tmp_path / "smoke.npz"
+    assert train.main(["--limit", "2000", "--epochs", "3", "--seed", "1", "--out", str(out)]) == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["val_accuracy"] >= 0.90, report["history"]
+    assert [h["epoch"] for h in report["history"]] == [1, 2, 3]
+    assert np.array(report["confusion_matrix"]).sum() == 10_000
+    assert report["test_accuracy"] == pytest.approx(
+        np.trace(report["confusion_matrix"]) / 10_000)
+    for suffix in ("_curves.png", "_confusion.png", "_errors.png"):
+        png = tmp_path / f"smoke{suffix}"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    assert not (tmp_path / "smoke.ckpt.npz").exists()  # removed once the run is complete
+    model = nn.load(out)
+    assert model.meta["test_accuracy"] == report["test_accuracy"]
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_same_weights(tmp_path, mnist_dir):
+    args = [*SMALL, "--epochs", "4", "--seed", "7"]
+    whole = run_train([*args, "--out", str(tmp_path / "whole.npz")], mnist_dir)
+
+    killed_out = tmp_path / "killed.npz"
+    killed = run_train([*args, "--out", str(killed_out)], mnist_dir)
+    checkpoint = tmp_path / "killed.ckpt.npz"
+    deadline = time.time() + 120
+    while not checkpoint.exists() and killed.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    assert checkpoint.exists(), killed.communicate()
+    killed.send_signal(signal.SIGKILL)  # no chance to clean up: the checkpoint must be enough
+    killed.wait()
+    assert not killed_out.exists()
+
+    resumed = run_train(["--resume", "--out", str(killed_out)], mnist_dir)
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert "resuming from" in stdout
+    assert whole.wait(timeout=300) == 0
+    for a, b in zip(weights(tmp_path / "whole.npz"), weights(killed_out), strict=True):
+        np.testing.assert_array_equal(a, b)
+    history = json.loads(killed_out.with_suffix(".json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_a_checkpoint_and_says_how_to_resume(tmp_path, mnist_dir, monkeypatch,
+                                                           capsys):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    calls = []
+    real_save = train.save_checkpoint
+
+    def save_then_interrupt(*a, **k):
+        real_save(*a, **k)
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "save_checkpoint", save_then_interrupt)
+    out = tmp_path / "m.npz"
+    assert train.main([*SMALL, "--epochs", "3", "--out", str(out)]) == 130
+    assert "python train.py --resume" in capsys.readouterr().err
+    assert (tmp_path / "m.ckpt.npz").exists() and calls == [1]
+    monkeypatch.setattr(train, "save_checkpoint", real_save)
+    assert train.main(["--resume", "--out", str(out)]) == 0
+    assert len(json.loads(out.with_suffix(".json").read_text())["history"]) == 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--lr", "-1"], "--lr must be positive"),
+    (["--batch-size", "x"], "invalid int value"),
+    (["--out", "model.pt"], "--out must end in .npz"),
+])
+def test_bad_arguments_exit_with_one_clear_line(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(args)
+    assert exit_info.value.code != 0
+    assert message in capsys.readouterr().err
+
+
+def test_resume_without_a_checkpoint_says_so(tmp_path, capsys):
+    assert train.main(["--resume", "--out", str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("train.py: error: no checkpoint at") and "\n" not in err
+
+
+def test_corrupt_data_exits_with_one_line_naming_the_file(tmp_path, mnist_dir, capsys):
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        src = mnist_dir / f"{name}.gz"
+        (tmp_path / f"{name}.gz").write_bytes(src.read_bytes())
+    bad = tmp_path / "train-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:100_000])  # a truncated download
+    code = train.main(["--data-dir", str(tmp_path), "--out", str(tmp_path / "m.npz")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert "train-images-idx3-ubyte" in err and "\n" not in err and "Traceback" not in err
+
+
+def test_one_cycle_warms_up_then_decays():
+    lrs = [train.one_cycle(s, 100, 1.0) for s in range(100)]
+    peak = int(np.argmax(lrs))
+    assert lrs[0] < 0.1 and 10 <= peak <= 20 and lrs[-1] < 0.01
+    assert all(a <= b for a, b in zip(lrs[:peak], lrs[1:peak + 1]))
+    assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))
