@@ -340,9 +340,10 @@ def _redraw(mask: np.ndarray, skeleton: np.ndarray) -> np.ndarray | None:
     The final box (BOX_SIDE px) holds the skeleton's extent E plus one pen width, so the pen in
     these pixels is STROKE_WIDTH * E / (BOX_SIDE - STROKE_WIDTH). Ink falls from 1 to 0 over the
     pixel around distance pen/2 from the nearest centre line (the 4x reduction anti-aliases it).
-    Where the drawing is much wider than its pen (a loop filled in by a thick pen), the outline
-    moved in by 1.5 times the pen's half width is kept too, so a filled loop stays filled while
-    the corners and junctions of ordinary strokes (up to ~1.4 half widths across) add nothing.
+    Where the drawing is much wider than its pen (a loop filled in by a thick pen), the blot is
+    kept too, its outline moved in as much as the strokes', so a filled loop stays filled. A blot
+    is what lies deeper than 1.5 pen half-widths inside the ink, which the corners and junctions
+    of ordinary strokes (about 1.4 half-widths at most) never do.
     """
     ys, xs = np.nonzero(skeleton)
     extent = max(np.ptp(ys), np.ptp(xs)) if ys.size else 0
@@ -355,8 +356,13 @@ def _redraw(mask: np.ndarray, skeleton: np.ndarray) -> np.ndarray | None:
     half_width = float(np.median(inside[skeleton])) - 0.5  # of the pen as drawn
     along = ndimage.distance_transform_edt(~skeleton)  # to the nearest centre line
     redrawn = np.clip(pen / 2 + 0.5 - along, 0.0, 1.0)
-    shrunk = np.clip(inside - (1.5 * half_width - pen / 2), 0.0, 1.0) * mask  # blots only
-    return np.maximum(redrawn, shrunk).astype(np.float32)
+    core = inside > 1.5 * half_width + 0.5  # deeper inside than any stroke: a blot
+    if not core.any():
+        return redrawn.astype(np.float32)
+    # The blot, its outline moved in like the strokes': the core grown back by what is left.
+    grow = 0.5 * half_width + pen / 2
+    blot = np.clip(grow + 0.5 - ndimage.distance_transform_edt(~core), 0.0, 1.0)
+    return np.maximum(redrawn, blot).astype(np.float32)
 
 
 def _area_weights(n_out: int, n_src: int, start: float, scale: float) -> np.ndarray:
