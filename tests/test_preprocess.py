@@ -46,10 +46,9 @@ SHAPES = {"seven": SEVEN, "one": ONE, "four": FOUR, "zero": ZERO}
 
 
 def draw(shape, canvas: int = 280, box: tuple[float, float, float] = (60, 40, 200),
-         pen: float = 12.0) -> np.ndarray:
+         pen: float = 12.0, s: int = 4) -> np.ndarray:
     """Coverage float32 (canvas, canvas) in 0..1 of `shape` scaled into the square box
-    (left, top, side), drawn with a round pen `pen` px wide, anti-aliased by 4x supersampling."""
-    s = 4
+    (left, top, side), drawn with a round pen `pen` px wide, anti-aliased by s x s supersampling."""
     img = Image.new("L", (canvas * s, canvas * s), 0)
     d = ImageDraw.Draw(img)
     left, top, side = box
@@ -162,6 +161,19 @@ def test_size_and_position_of_a_redrawn_digit_do_not_matter(box):
     pen = box[2] / 200 * 12  # the same pen relative to the digit; the pen is tested below
     assert_same_digit(to_mnist(draw(ZERO, box=box, pen=pen)), to_mnist(draw(ZERO)),
                       mean=0.03, worst=0.5)
+
+
+@pytest.mark.parametrize("name", ["seven", "four", "zero"])
+@pytest.mark.parametrize(("canvas", "box", "pen"), [
+    (MAX_SIDE, (100, 100, 1800), 2.0),  # a hairline across a huge canvas
+    (MAX_SIDE, (100, 100, 1800), 87.0),  # the same pen as 12 px on 280, scaled up
+    (MAX_SIDE, (1000, 1000, 500), 2.0),
+    (64, (5, 5, 50), 2.0),  # a thumbnail
+])
+def test_canvas_resolution_does_not_matter(name, canvas, box, pen):
+    x = to_mnist(draw(SHAPES[name], canvas=canvas, box=box, pen=pen, s=1 if canvas > 300 else 4))
+    assert_same_digit(x, to_mnist(draw(SHAPES[name])), mean=0.03, worst=0.6)
+    assert x.sum() == pytest.approx(to_mnist(draw(SHAPES[name])).sum(), rel=0.05)
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
