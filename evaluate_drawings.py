@@ -127,8 +127,8 @@ def render(segments: np.ndarray, cond: dict) -> bytes:
     alpha = mask.resize((side, side), Image.Resampling.BOX)  # anti-aliased coverage, 0..255
 
     if cond["background"] == "transparent":  # black ink on transparent black: a canvas export
-        ink, paper = Image.new("L", (side, side), 0), Image.new("L", (side, side), 0)
-        out = Image.merge("RGBA", (ink, ink, ink, alpha))
+        black = Image.new("L", (side, side), 0)
+        out = Image.merge("RGBA", (black, black, black, alpha))
     else:
         ink_level, paper_level = (0, 255) if cond["background"] == "white" else (255, 0)
         paper = Image.new("L", (side, side), paper_level)
