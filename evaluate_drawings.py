@@ -10,6 +10,7 @@ through exactly what the server does (``nn.preprocess.preprocess`` then ``model.
     python evaluate_drawings.py                          # 2000 drawings, weights/mnist_cnn.npz
     python evaluate_drawings.py --n 500 --seed 1 --json  # last line: one JSON object
     python evaluate_drawings.py --save-examples runs/drawn   # PNGs a person can look at
+    python evaluate_drawings.py --baselines              # what cropping and the pen step buy
 
 Conditions, drawn independently for each digit:
     canvas      280x280 (60%), 350x350 (phone, 20%), 400x400 (20%)
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from nn.preprocess import BlankDrawingError, preprocess, thin
+from nn.preprocess import BlankDrawingError, load_drawing, preprocess, thin, to_mnist
 
 # ---- defaults -----------------------------------------------------------------------------------
 N = 2000  # drawings to evaluate
@@ -157,16 +158,19 @@ def draw_dataset(images: np.ndarray, n: int, seed: int):
 
 
 def evaluate(model, images: np.ndarray, labels: np.ndarray, n: int = N, seed: int = SEED,
-             save_dir: Path | None = None, n_examples: int = 32) -> dict:
+             save_dir: Path | None = None, n_examples: int = 32, baselines: bool = False) -> dict:
     """Draw n test digits, preprocess them as the server does, and score ``model`` on them.
 
     Inputs:  model with ``predict(x)``, x float32 (N, 1, 28, 28) -> (N, 10) probabilities;
              images uint8 (M, 28, 28) and labels (M,) from the MNIST *test* split.
     Returns: {"n", "accuracy", "mnist_accuracy" (same digits, MNIST pixels), "blank" (drawings
              refused as blank, counted wrong), "by_pen", "by_size", "by_background",
-             "by_canvas": {bucket: {"n", "accuracy"}}, "ms_per_preprocess"}.
+             "by_canvas": {bucket: {"n", "accuracy"}}, "ms_per_preprocess"}; with baselines,
+             also "baselines": {"resize_only": the whole ink map resized to 28x28,
+             "no_pen_normalisation": to_mnist without its pen step} accuracies.
     """
     picks, conds, inputs, seconds = [], [], [], 0.0
+    others: dict[str, list[np.ndarray]] = {"resize_only": [], "no_pen_normalisation": []}
     for i, cond, png in draw_dataset(images, n, seed):
         start = time.perf_counter()
         try:
@@ -177,6 +181,11 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, n: int = N, seed: in
         picks.append(i)
         conds.append(cond)
         inputs.append(x)
+        if baselines:
+            ink = load_drawing(png)
+            small = Image.fromarray(ink).resize((28, 28), Image.Resampling.BOX)
+            others["resize_only"].append(np.asarray(small, dtype=np.float32))
+            others["no_pen_normalisation"].append(to_mnist(ink, normalise_pen=False))
         if save_dir is not None and len(picks) <= n_examples:
             _save_example(save_dir, len(picks) - 1, png, x, images[i], int(labels[i]))
     blank = np.array([x is None for x in inputs])
@@ -193,7 +202,7 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, n: int = N, seed: in
         return {name: {"n": len(oks), "accuracy": float(np.mean(oks))}
                 for name, oks in groups.items() if oks}
 
-    return {
+    report = {
         "n": len(picks),
         "seed": seed,
         "accuracy": float(correct.mean()),
@@ -205,6 +214,10 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, n: int = N, seed: in
         "by_canvas": by(lambda c: f"{c['canvas']}px", [f"{side}px" for side, _ in CANVASES]),
         "ms_per_preprocess": 1000.0 * seconds / max(len(picks), 1),
     }
+    if baselines:
+        report["baselines"] = {name: float((_predict(model, np.stack(xs)) == truth).mean())
+                               for name, xs in others.items()}
+    return report
 
 
 def _predict(model, x: np.ndarray, batch: int = 500) -> np.ndarray:
@@ -238,6 +251,8 @@ def _print_report(r: dict) -> None:
         cells = ", ".join(f"{name} {v['accuracy']:.1%} (n={v['n']})" for name, v in r[key].items())
         print(f"  {key[3:]:<10} {cells}")
     print(f"  preprocess {r['ms_per_preprocess']:.2f} ms per drawing")
+    for name, accuracy in r.get("baselines", {}).items():
+        print(f"  baseline   {name.replace('_', ' ')}: {accuracy:.2%}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.add_argument("--save-examples", type=Path, default=None, metavar="DIR",
                         help="write the first 32 canvases with their 28x28 inputs to DIR")
+    parser.add_argument("--baselines", action="store_true",
+                        help="also score the canvas resized to 28x28, and no pen normalisation")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
@@ -263,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"evaluate_drawings.py: {err}", file=sys.stderr)
         return 1
-    report = evaluate(model, images, labels, args.n, args.seed, args.save_examples)
+    report = evaluate(model, images, labels, args.n, args.seed, args.save_examples,
+                      baselines=args.baselines)
     report["weights"] = str(args.weights)
     _print_report(report)
     if args.json:

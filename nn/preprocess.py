@@ -208,10 +208,11 @@ def _check_ink(ink: np.ndarray) -> np.ndarray:
     return np.clip(ink.astype(np.float32, copy=False), 0.0, 1.0)
 
 
-def to_mnist_steps(ink: np.ndarray) -> dict[str, np.ndarray]:
+def to_mnist_steps(ink: np.ndarray, *, normalise_pen: bool = True) -> dict[str, np.ndarray]:
     """Every step of ``to_mnist``, for figures and tests.
 
-    Inputs:  ink, float (H, W) in 0..1, 1 = ink (from ``load_drawing``).
+    Inputs:  ink, float (H, W) in 0..1, 1 = ink (from ``load_drawing``); normalise_pen=False
+             skips the thinning and redrawing (to measure what that step is worth).
     Returns: dict of float32 images, in order:
              "ink" (H, W), the input;
              "crop" (h, w), the bounding box of ink >= 0.5;
@@ -232,9 +233,9 @@ def to_mnist_steps(ink: np.ndarray) -> dict[str, np.ndarray]:
     crop, work, mask = _crop(ink, box)
     if stroke_width(np.where(mask, work, 0.0)) > DOT_RATIO * max(work.shape):
         raise BlankDrawingError("There is only a dot on the canvas: draw a digit first.")
-    skeleton = thin(mask)
-    thick = _redraw(mask, skeleton)
-    if thick is None:  # a blob or a dot, not strokes: there is no pen width to fix, keep it
+    skeleton = thin(mask) if normalise_pen else np.zeros_like(mask)
+    thick = _redraw(mask, skeleton) if normalise_pen else None
+    if thick is None:  # a blob, not strokes (or not asked): no pen width to fix, keep it as drawn
         thick = np.where(mask, work, 0.0).astype(np.float32)
     top, bottom, left, right = _bbox(thick >= INK_THRESHOLD)  # the pen is >= 1 px: never None
     thick = thick[top:bottom, left:right]  # (h', w'), longer side about WORK
@@ -411,15 +412,15 @@ def _centre(thick: np.ndarray, scale: float) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def to_mnist(ink: np.ndarray) -> np.ndarray:
+def to_mnist(ink: np.ndarray, *, normalise_pen: bool = True) -> np.ndarray:
     """Turn an ink map into the 28x28 image MNIST would have made of the same drawing.
 
-    Inputs:  ink, float (H, W) in 0..1, 1 = ink.
+    Inputs:  ink, float (H, W) in 0..1, 1 = ink; normalise_pen as in ``to_mnist_steps``.
     Returns: float32 (28, 28) in 0..1, MNIST polarity: longer side of the ink 20 px, pen about
              STROKE_WIDTH px, centre of mass at (14, 14).
     Raises:  BlankDrawingError when nothing (or only a speck or a dot) is drawn.
     """
-    return to_mnist_steps(ink)["mnist"]
+    return to_mnist_steps(ink, normalise_pen=normalise_pen)["mnist"]
 
 
 def preprocess(data: bytes) -> np.ndarray:

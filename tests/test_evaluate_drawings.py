@@ -151,9 +151,11 @@ def test_evaluate_reads_drawn_digits_and_reports_every_condition(tmp_path):
     images = np.tile(DIGITS, (6, 1, 1))  # 60 digits, each drawn under its own conditions
     labels = np.tile(np.arange(10, dtype=np.uint8), 6)
     model = template_model()
-    report = ev.evaluate(model, images, labels, n=60, seed=0, save_dir=tmp_path, n_examples=5)
+    report = ev.evaluate(model, images, labels, n=60, seed=0, save_dir=tmp_path, n_examples=5,
+                         baselines=True)
     assert report["n"] == 60 and report["blank"] == 0
     assert report["accuracy"] > 0.85  # chance is 0.1
+    assert report["baselines"]["resize_only"] < report["accuracy"] - 0.3  # cropping matters
     raw = model.predict(DIGITS[:, None] / np.float32(255.0)).argmax(axis=1) == np.arange(10)
     assert report["mnist_accuracy"] == raw.mean()  # the undrawn digits, as they are
     for key, names in [("by_background", ev.BACKGROUNDS),
