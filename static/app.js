@@ -223,6 +223,7 @@ function isAnswer(answer) {
 // ------------------------------------------------------------------------------ the result
 
 function percent(p) {
+  if (p >= 0.995 && p < 1) return ">99%"; // never claim a certainty the model did not give
   return `${Math.round(p * 100)}%`;
 }
 
@@ -239,7 +240,7 @@ function showAnswer({ digit, probabilities, input }) {
   predictionEl.textContent = String(digit);
   messageEl.textContent = unsure
     ? `Not sure: a ${d1} (${percent(p1)}) or a ${d2} (${percent(p2)})?`
-    : `${percent(p1)} sure it is a ${d1}.`;
+    : `It looks like a ${d1} (${percent(p1)} sure).`;
   resultEl.classList.toggle("unsure", unsure);
   showBars(probabilities, digit);
   showSeen(input);

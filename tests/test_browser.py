@@ -33,7 +33,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3,
 ANSWER_TIMEOUT_MS = 20_000  # a generous ceiling for a loaded machine; not a speed test
 
 
-def ellipse(cx, cy, rx, ry, n=32):
+def ellipse(cx, cy, rx, ry, n=16):
     return [(cx + rx * math.sin(t), cy - ry * math.cos(t))
             for t in (2 * math.pi * i / n for i in range(n + 1))]
 
@@ -130,7 +130,7 @@ def canvas_point(page, x, y):
     return box["x"] + x * box["width"], box["y"] + y * box["height"]
 
 
-def draw_with_mouse(page, strokes, steps=8):
+def draw_with_mouse(page, strokes, steps=5):
     for stroke in strokes:
         page.mouse.move(*canvas_point(page, *stroke[0]))
         page.mouse.down()
@@ -139,7 +139,7 @@ def draw_with_mouse(page, strokes, steps=8):
         page.mouse.up()
 
 
-def draw_with_finger(page, strokes, steps=6):
+def draw_with_finger(page, strokes, steps=4):
     """Touch events through CDP: the page receives pointer events with pointerType "touch"."""
     cdp = page.context.new_cdp_session(page)
 
@@ -197,8 +197,8 @@ def test_digit_drawn_with_the_mouse_is_read(laptop, digit):
     best = laptop.locator("#probabilities .bar.best")
     assert best.get_attribute("data-digit") == str(digit)
     texts = laptop.locator("#probabilities .pct").all_inner_texts()
-    percentages = [int(t.rstrip("%")) for t in texts]
-    assert len(percentages) == 10 and 95 <= sum(percentages) <= 105  # rounded, sum about 100
+    percentages = [int(t.strip("<>%")) for t in texts]
+    assert len(percentages) == 10 and 94 <= sum(percentages) <= 105  # rounded, sum about 100
     seen_ink = laptop.evaluate("""() => { const d = document.getElementById("seen")
         .getContext("2d").getImageData(0, 0, 28, 28).data; let n = 0;
         for (let i = 0; i < d.length; i += 4) n += d[i] < 128; return n; }""")
