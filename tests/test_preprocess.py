@@ -156,6 +156,15 @@ def test_where_the_same_strokes_sit_on_the_canvas_does_not_matter(canvas, left, 
     assert_same_digit(to_mnist(moved), to_mnist(draw(SEVEN)), mean=1e-6, worst=1e-5)
 
 
+@pytest.mark.parametrize(("height", "width"), [(500, 280), (280, 500), (210, 2048)])
+def test_a_canvas_that_is_not_square_works_the_same(height, width):
+    wide = np.zeros((height, width), np.float32)
+    wide[5:205, width - 210:width - 10] = draw(SEVEN)[40:240, 60:260]  # the 200x200 digit
+    data = png(wide, transparent=True)
+    assert Image.open(io.BytesIO(data)).size == (width, height)
+    assert_same_digit(preprocess(data), to_mnist(draw(SEVEN)), mean=1e-6, worst=1e-5)
+
+
 @pytest.mark.parametrize("box", [(2, 2, 90), (190, 5, 85), (10, 150, 125), (5, 5, 270)])
 def test_size_and_position_of_a_redrawn_digit_do_not_matter(box):
     pen = box[2] / 200 * 12  # the same pen relative to the digit; the pen is tested below
