@@ -232,7 +232,7 @@ def to_mnist_steps(ink: np.ndarray, *, normalise_pen: bool = True) -> dict[str, 
         raise BlankDrawingError("The canvas is empty: draw a digit first.")
     crop, work, mask = _crop(ink, box)
     if stroke_width(np.where(mask, work, 0.0)) > DOT_RATIO * max(work.shape):
-        raise BlankDrawingError("There is only a dot on the canvas: draw a digit first.")
+        raise BlankDrawingError("There is only a dot or a blot on the canvas: draw a digit first.")
     skeleton = thin(mask) if normalise_pen else np.zeros_like(mask)
     thick = _redraw(mask, skeleton) if normalise_pen else None
     if thick is None:  # a blob, not strokes (or not asked): no pen width to fix, keep it as drawn
