@@ -13,8 +13,11 @@ subprocess, then posts the PNG a 280x280 page canvas exports for a drawn "7":
    seconds; requests/s counts answers with status 200, anything else is an error.
 
 The client runs on the same machine and competes with the server for the CPU, so the numbers are
-what one laptop serving itself gets, not a server's ceiling. This is a measurement, never a test:
-nothing here passes or fails on time.
+what one laptop serving itself gets, not a server's ceiling. On a shared machine, wall-clock
+numbers also include waiting for a core; so the report adds the server's CPU time per request
+(its own threads' CPU from Server-Timing, and the whole process's from /proc on Linux) and the
+load average, which say what the numbers would be on a quiet machine. This is a measurement,
+never a test: nothing here passes or fails on time.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import base64
 import http.client
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -75,6 +79,15 @@ def server_timing(header: str | None) -> dict[str, float]:
         if rest:
             timings[name] = float(rest)
     return timings
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process, all threads (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, dict[str, float]]:
@@ -155,13 +168,19 @@ def bench_server(weights: str = DEFAULT_WEIGHTS, requests: int = 500, seconds: f
 
     body = json.dumps({"image": "data:image/png;base64," +
                        base64.b64encode(canvas_png()).decode("ascii")}).encode()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     proc, host, port = start_server(weights)
     try:
         latency = measure_latency(host, port, body, requests)
+        cpu_before = process_cpu_seconds(proc.pid)
         throughput = measure_throughput(host, port, body, seconds, clients)
+        cpu_after = process_cpu_seconds(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    if cpu_before is not None and cpu_after is not None and throughput["requests"]:
+        throughput["server_cpu_ms_per_request"] = (
+            1000 * (cpu_after - cpu_before) / (throughput["requests"] + throughput["errors"]))
     return {
         "server": "waitress",
         "threads": serve.THREADS,
@@ -169,6 +188,8 @@ def bench_server(weights: str = DEFAULT_WEIGHTS, requests: int = 500, seconds: f
         "body_bytes": len(body),
         "latency": latency,
         "throughput": throughput,
+        "cpus": os.cpu_count(),
+        "load_average_before": load_before,
     }
 
 
@@ -198,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"throughput with {thr['clients']} clients for {thr['seconds']:.1f} s: "
           f"{thr['requests_per_s']:.0f} requests/s, {thr['requests']} answered, "
           f"errors {thr['errors']}")
+    if "server_cpu_ms_per_request" in thr:
+        print(f"  server process CPU per request under load: "
+              f"{thr['server_cpu_ms_per_request']:.2f} ms (all threads)")
+    if result["load_average_before"] is not None:
+        print(f"machine: {result['cpus']} CPUs, 1-minute load average "
+              f"{result['load_average_before']:.2f} before the run (other work shares the CPUs)")
     if args.json:
         print(json.dumps(result))
     return 0

@@ -349,5 +349,8 @@ def test_page_loads_nothing_from_other_hosts(browser, server):
     page.on("request", lambda req: urls.append(req.url))
     page.goto(server + "/")
     page.wait_for_load_state("networkidle")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "test_page_loads_nothing_from_other_hosts-laptop.png"))
     context.close()
     assert urls and all(url.startswith(server) for url in urls), urls
+    assert any(url.endswith("/static/app.js") for url in urls)

@@ -131,6 +131,13 @@ def test_answer_has_digit_probabilities_and_the_28x28_input(app):
     assert x[0].max() == 0.0 and x[:, 0].max() == 0.0  # MNIST keeps a 4 px empty border
 
 
+def test_answer_says_where_the_server_time_went(app):
+    res = post_json(app, {"image": data_url(draw_png(7))})
+    parts = dict(part.strip().split(";dur=") for part in res.headers["Server-Timing"].split(","))
+    assert set(parts) == {"read", "preprocess", "predict", "total", "cpu"}
+    assert all(float(ms) >= 0 for ms in parts.values())
+
+
 def test_input_is_exactly_what_the_model_saw(app, model):
     from nn.preprocess import preprocess
 
