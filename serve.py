@@ -100,10 +100,13 @@ def create_app(model: Any, weights_name: str) -> Bottle:
     weights_name: the weights file name that /api/health reports, e.g. "mnist_cnn.npz".
     """
     app = Bottle()
-    # nn makes no promise of thread safety (layers may keep caches for backward, numba's
-    # threading layer may not like concurrent parallel calls), and the server has THREADS
-    # workers: one prediction at a time. A batch-1 forward pass takes about a millisecond.
-    predict_lock = threading.Lock()
+    # One drawing at a time through preprocess and the model. Both are CPU-bound NumPy code
+    # that keeps dropping and retaking the GIL; THREADS threads interleaving them made about
+    # 480 context switches per request and cost half the throughput (benchmarks/server.py,
+    # 8 clients: 145-235 requests/s without this lock, 265-280 with it). It also covers nn,
+    # which promises no thread safety (layers keep what backward needs). The other threads
+    # still overlap everything else: reading requests, parsing JSON, writing answers.
+    compute_lock = threading.Lock()
 
     @app.get("/")
     def index():
@@ -128,16 +131,10 @@ def create_app(model: Any, weights_name: str) -> Bottle:
         started, started_cpu = time.perf_counter(), time.thread_time()
         image_bytes = _read_image_field()
         read = time.perf_counter()
-        try:
-            x = preprocess(image_bytes)  # float32 (28, 28), 1.0 = ink
-        except ImageTooLargeError as err:
-            raise HTTPError(413, _sentence(err)) from None
-        except ImageError as err:
-            raise HTTPError(400, _sentence(err)) from None
-        except BlankDrawingError as err:
-            raise HTTPError(422, _sentence(err)) from None
-        prepared = time.perf_counter()
-        with predict_lock:
+        with compute_lock:
+            locked = time.perf_counter()
+            x = _preprocess(image_bytes)  # float32 (28, 28), 1.0 = ink
+            prepared = time.perf_counter()
             p = model.predict(x[None, None, :, :])[0]  # (1, 1, 28, 28) -> (10,)
         predicted = time.perf_counter()
         p = np.asarray(p, dtype=np.float64)
@@ -150,8 +147,9 @@ def create_app(model: Any, weights_name: str) -> Bottle:
         # Where the time went, in the standard header browsers' developer tools show. "cpu" is
         # this thread's CPU time: on a busy machine, total - cpu is time spent waiting for a core.
         response.set_header("Server-Timing", _server_timing(
-            read=read - started, preprocess=prepared - read, predict=predicted - prepared,
-            total=time.perf_counter() - started, cpu=time.thread_time() - started_cpu))
+            read=read - started, queue=locked - read, preprocess=prepared - locked,
+            predict=predicted - prepared, total=time.perf_counter() - started,
+            cpu=time.thread_time() - started_cpu))
         response.content_type = "application/json"
         return body
 
@@ -176,6 +174,18 @@ def _static(path: str) -> HTTPResponse:
     if answer.status_code < 400:
         answer.set_header("Cache-Control", "no-cache")
     return answer
+
+
+def _preprocess(image_bytes: bytes) -> np.ndarray:
+    """nn.preprocess, with its three kinds of refusal turned into HTTP status codes."""
+    try:
+        return preprocess(image_bytes)
+    except ImageTooLargeError as err:  # a subclass of ImageError: test it first
+        raise HTTPError(413, _sentence(err)) from None
+    except ImageError as err:
+        raise HTTPError(400, _sentence(err)) from None
+    except BlankDrawingError as err:
+        raise HTTPError(422, _sentence(err)) from None
 
 
 def _read_image_field() -> bytes:

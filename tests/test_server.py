@@ -134,7 +134,7 @@ def test_answer_has_digit_probabilities_and_the_28x28_input(app):
 def test_answer_says_where_the_server_time_went(app):
     res = post_json(app, {"image": data_url(draw_png(7))})
     parts = dict(part.strip().split(";dur=") for part in res.headers["Server-Timing"].split(","))
-    assert set(parts) == {"read", "preprocess", "predict", "total", "cpu"}
+    assert set(parts) == {"read", "queue", "preprocess", "predict", "total", "cpu"}
     assert all(float(ms) >= 0 for ms in parts.values())
 
 
