@@ -27,8 +27,8 @@ if __name__ == "__main__":
     # One BLAS thread for the server, set before NumPy loads OpenBLAS. A batch-1 forward pass is
     # a few tiny matrix multiplies; OpenBLAS splitting each over both cores must wait for the
     # second core, which on a busy machine costs 10-30 ms per multiply instead of 0.1 ms
-    # (measured with benchmarks/server.py). Requests run in parallel on waitress's threads
-    # instead. A value already in the environment wins; importing serve (tests) changes nothing.
+    # (measured with benchmarks/server.py). A value already in the environment wins; importing
+    # serve (as the tests do) changes nothing.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
 
@@ -90,6 +90,14 @@ ERROR_SENTENCES = {
     422: "The drawing could not be read.",
     500: "Something went wrong on the server; it has been logged. Please try again.",
 }
+
+
+class RequestError(HTTPError):
+    """A refusal whose message was written for the person who sent the request.
+
+    Bottle's own errors (the router's 404 and 405, static_file's 403) carry terse or technical
+    bodies; those are answered with ERROR_SENTENCES instead, and a 500 never shows its cause.
+    """
 
 
 def create_app(model: Any, weights_name: str) -> Bottle:
@@ -181,44 +189,45 @@ def _preprocess(image_bytes: bytes) -> np.ndarray:
     try:
         return preprocess(image_bytes)
     except ImageTooLargeError as err:  # a subclass of ImageError: test it first
-        raise HTTPError(413, _sentence(err)) from None
+        raise RequestError(413, _sentence(err)) from None
     except ImageError as err:
-        raise HTTPError(400, _sentence(err)) from None
+        raise RequestError(400, _sentence(err)) from None
     except BlankDrawingError as err:
-        raise HTTPError(422, _sentence(err)) from None
+        raise RequestError(422, _sentence(err)) from None
 
 
 def _read_image_field() -> bytes:
-    """The PNG bytes inside a POST /api/predict request, or an HTTPError saying what is wrong."""
+    """The PNG bytes inside a POST /api/predict request, or a RequestError saying what is wrong."""
     media_type = request.content_type.split(";")[0].strip()  # Bottle lower-cases it
     if media_type != "application/json":
         shown = media_type or "no Content-Type"
-        raise HTTPError(415, f"Send the drawing as JSON with 'Content-Type: application/json' "
-                             f"(this request was {shown}).")
+        raise RequestError(415, "Send the drawing as JSON with 'Content-Type: application/json' "
+                                f"(this request was {shown}).")
     body = _read_body(MAX_BODY_BYTES)
     try:
         payload = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):  # bad UTF-8, bad JSON, 5000-digit numbers, [[[[...]]]]
-        raise HTTPError(400, 'The body is not valid JSON; send {"image": '
-                             '"data:image/png;base64,..."}.') from None
+        raise RequestError(400, 'The body is not valid JSON; send {"image": '
+                                '"data:image/png;base64,..."}.') from None
     if not isinstance(payload, dict) or "image" not in payload:
-        raise HTTPError(400, 'The JSON has no "image" field; send {"image": '
-                             '"data:image/png;base64,..."}.')
+        raise RequestError(400, 'The JSON has no "image" field; send {"image": '
+                                '"data:image/png;base64,..."}.')
     image = payload["image"]
     if not isinstance(image, str):
-        raise HTTPError(400, 'The "image" field must be a string: a data URL '
-                             '"data:image/png;base64,..." or bare base64.')
+        raise RequestError(400, 'The "image" field must be a string: a data URL '
+                                '"data:image/png;base64,..." or bare base64.')
     return _decode_data_url(image)
 
 
 def _read_body(limit: int) -> bytes:
     """Read at most `limit` bytes of request body; 413 without reading when it says it is bigger."""
-    too_large = HTTPError(413, f"The request body is larger than {limit // (1024 * 1024)} MiB; "
-                               "send a smaller image (a 280x280 PNG is plenty).")
+    mib = limit // (1024 * 1024)
+    too_large = RequestError(413, f"The request body is larger than {mib} MiB; "
+                                  "send a smaller image (a 280x280 PNG is plenty).")
     stream = request.environ["wsgi.input"]
     declared = request.environ.get("CONTENT_LENGTH", "").strip()
     if declared and not declared.isdigit():
-        raise HTTPError(400, f"The Content-Length header ({declared[:20]!r}) is not a number.")
+        raise RequestError(400, f"The Content-Length header ({declared[:20]!r}) is not a number.")
     length = int(declared) if declared else -1  # -1: the client sent no Content-Length
     if length > limit:
         raise too_large
@@ -236,17 +245,17 @@ def _decode_data_url(image: str) -> bytes:
     if text.startswith("data:"):
         header, comma, text = text.partition(",")
         if not comma or not header.endswith(";base64"):
-            raise HTTPError(400, 'The "image" data URL must be base64 encoded, like '
-                                 '"data:image/png;base64,iVBOR...".')
+            raise RequestError(400, 'The "image" data URL must be base64 encoded, like '
+                                    '"data:image/png;base64,iVBOR...".')
     text = "".join(text.split())  # base64 wrapped over lines is still base64
     text += "=" * (-len(text) % 4)  # and so is base64 that lost its padding
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise HTTPError(400, 'The "image" field is not valid base64; send the canvas '
-                             'export from canvas.toDataURL("image/png").') from None
+        raise RequestError(400, 'The "image" field is not valid base64; send the canvas '
+                                'export from canvas.toDataURL("image/png").') from None
     if not data:
-        raise HTTPError(400, 'The "image" field is empty; send a PNG of the drawing.')
+        raise RequestError(400, 'The "image" field is empty; send a PNG of the drawing.')
     return data
 
 
@@ -275,33 +284,20 @@ def _sentence(err: Exception) -> str:
 
 
 def _json_error(err: HTTPError) -> str:
-    """Every error, whoever raised it, answers {"error": "<a sentence>"}.
+    """Every error, whoever raised it, answers {"error": "<a sentence>"} as JSON.
 
-    Bottle does not turn a dict into JSON inside an error handler, so we do it here. Bottle's own
-    errors (404 from the router, 405, 403 from static_file) carry terse bodies; we use our own
-    sentences for those, and the route's sentence when a route raised the error.
+    Bottle does not turn a dict into JSON inside an error handler, so it is done here. For a 500,
+    Bottle has already written the traceback to wsgi.errors (the server's log), never the body.
     """
-    status = err.status_code
-    message = err.body if isinstance(err.body, str) and err.body else ""
-    if status >= 500 or message in _BOTTLE_TERSE_BODIES or message.startswith("Not found:"):
-        # 500: never show internals (Bottle already wrote the traceback to wsgi.errors).
-        message = ERROR_SENTENCES.get(status, ERROR_SENTENCES[500])
+    if isinstance(err, RequestError):
+        message = err.body
+    else:
+        message = ERROR_SENTENCES.get(err.status_code, ERROR_SENTENCES[500])
     for name, value in COMMON_HEADERS.items():
         response.set_header(name, value)
     response.set_header("Cache-Control", "no-store")
     response.content_type = "application/json"
-    return json.dumps({"error": message or ERROR_SENTENCES.get(status, "Request failed.")})
-
-
-_BOTTLE_TERSE_BODIES = {
-    "Unknown Error.",
-    "Method not allowed.",
-    "Access denied.",
-    "File does not exist.",
-    "You do not have permission to access this file.",
-    "Requested Range Not Satisfiable",
-    "Internal Server Error",
-}
+    return json.dumps({"error": message})
 
 
 # ---------------------------------------------------------------------------------- main
