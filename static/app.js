@@ -223,8 +223,8 @@ function isAnswer(answer) {
 // ------------------------------------------------------------------------------ the result
 
 function percent(p) {
-  if (p >= 0.995 && p < 1) return ">99%"; // never claim a certainty the model did not give
-  return `${Math.round(p * 100)}%`;
+  // Rounded, except that nothing under 1 is shown as 100%: a certainty the model did not give.
+  return `${p >= 0.995 && p < 1 ? 99 : Math.round(p * 100)}%`;
 }
 
 function setStatus(status) {
@@ -240,7 +240,7 @@ function showAnswer({ digit, probabilities, input }) {
   predictionEl.textContent = String(digit);
   messageEl.textContent = unsure
     ? `Not sure: a ${d1} (${percent(p1)}) or a ${d2} (${percent(p2)})?`
-    : `It looks like a ${d1} (${percent(p1)} sure).`;
+    : `It looks like a ${d1} (${p1 >= 0.995 && p1 < 1 ? "over 99%" : percent(p1)} sure).`;
   resultEl.classList.toggle("unsure", unsure);
   showBars(probabilities, digit);
   showSeen(input);
