@@ -237,6 +237,18 @@ def test_phone_shows_canvas_buttons_and_answer_without_scrolling(phone):
     assert canvas["width"] >= 0.85 * 390  # the canvas fills the width of the phone
 
 
+@pytest.mark.parametrize("width, height", [(320, 568), (390, 844), (768, 1024), (844, 390),
+                                           (1280, 800), (1920, 1080)])
+def test_page_never_scrolls_sideways_and_keeps_every_control_on_screen(open_page, width, height):
+    page = open_page({"viewport": {"width": width, "height": height}}, f"{width}x{height}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for selector in ["#canvas", "#undo", "#clear", "#predict", "#prediction", "#probabilities"]:
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, selector
+    canvas = page.locator("#canvas").bounding_box()
+    assert abs(canvas["width"] - canvas["height"]) < 1 and canvas["width"] >= 200  # square
+
+
 # ------------------------------------------------------------------------------ coordinates
 
 
