@@ -8,6 +8,10 @@ The one contract every layer keeps
                                     `layer.params[name]`, and returns dL/dx.
     layer.params, layer.grads       dicts of arrays with the same names and shapes.
     layer.config()                  the constructor arguments, so a saved model can be rebuilt.
+    layer.input_grad                True by default. The first layer of a model has no one to
+                                    pass dx to, so Sequential sets it False there, and layers
+                                    whose dx costs real work (Conv2D, Dense) then return None
+                                    instead of computing it (PyTorch's requires_grad, in small).
 
 A model (model.py) is a list of these; its backward walks the same list in reverse. Nothing
 outside this file special-cases a layer type. This is CS231n's forward/backward-with-cache
@@ -36,6 +40,7 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.cache = None
+        self.input_grad = True
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -80,6 +85,8 @@ class Dense(Layer):
         x = self.cache
         self.grads["w"] = x.T @ dout          # (D_in, N) @ (N, D_out)
         self.grads["b"] = dout.sum(axis=0)
+        if not self.input_grad:
+            return None
         return dout @ self.params["w"].T      # (N, D_out) @ (D_out, D_in)
 
     def config(self):
@@ -128,6 +135,8 @@ class Conv2D(Layer):
         drows = kernels.nchw_to_rows(np.ascontiguousarray(dout))     # (F, N*OH*OW)
         self.grads["w"] = (drows @ cols.T).reshape(w.shape)           # (F, C*K*K) -> (F, C, K, K)
         self.grads["b"] = drows.sum(axis=1)
+        if not self.input_grad:
+            return None
         dcols = w.reshape(F, -1).T @ drows                            # (C*K*K, N*OH*OW)
         return kernels.col2im(dcols, N, C, H, W, K, K, s, p)          # (N, C, H, W)
 

@@ -32,16 +32,18 @@ class Sequential:
     def __init__(self, layers: list[Layer], meta: dict | None = None):
         self.layers = list(layers)
         self.meta = dict(meta or {})
+        if self.layers:
+            self.layers[0].input_grad = False  # nothing comes before it: skip computing its dx
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         for layer in self.layers:
             x = layer.forward(x, train)
         return x
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
+    def backward(self, dout: np.ndarray) -> None:
+        """Fill every layer's grads, last layer first. (The first layer's dx is not computed.)"""
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
-        return dout
 
     def parameters(self) -> list[tuple[dict, dict]]:
         """(params, grads) of every layer that has parameters: what an optimiser updates."""
