@@ -25,6 +25,13 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from nn.strokes import redraw, stroke_width, thin
+
+__all__ = [  # stroke_width and thin live in nn.strokes; imported from here too, as they used to be
+    "BlankDrawingError", "ImageError", "ImageTooLargeError", "load_drawing", "preprocess",
+    "stroke_width", "thin", "to_mnist", "to_mnist_steps",
+]
+
 MAX_SIDE = 2048  # canvas exports up to 2048x2048 (DESIGN.md); larger is refused before decoding
 
 # --- MNIST's conventions, measured on the 60,000 training images (see tests/test_preprocess.py) ---
@@ -165,23 +172,6 @@ def load_drawing(data: bytes) -> np.ndarray:
 # 2. ink map -> 28x28
 
 
-def stroke_width(ink: np.ndarray) -> float:
-    """Estimate the pen width of an ink map, in its own pixels.
-
-    With A the ink area (sum of ink) and P the outline length (sum of |gradient|, the co-area
-    formula), a stroke of width w and length L with round caps has A = wL + pi w^2/4 and
-    P = 2L + pi w, hence pi/2 w^2 - P w + 2A = 0 and w = (P - sqrt(P^2 - 4 pi A)) / pi. It is exact
-    for a straight stroke and for a dot, and a little high for loops (about w^2 / L).
-    """
-    gy, gx = np.gradient(ink.astype(np.float64))
-    perimeter = float(np.sqrt(gx * gx + gy * gy).sum())
-    area = float(ink.sum())
-    if perimeter <= 0.0:
-        return 0.0
-    disc = max(perimeter * perimeter - 4.0 * np.pi * area, 0.0)
-    return (perimeter - np.sqrt(disc)) / np.pi
-
-
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right), bottom/right exclusive, of the True pixels; None if none."""
     rows = np.flatnonzero(mask.any(axis=1))
@@ -291,85 +281,21 @@ def _strokes_mask(work: np.ndarray) -> tuple[np.ndarray, bool]:
     return np.concatenate([[False], keep])[labels], not keep.all()
 
 
-def _removable_table() -> np.ndarray:
-    """bool (2, 256): may a pixel be peeled off in sub-step 0 or 1 of Zhang-Suen thinning?
-
-    The index is a byte of the 8 neighbours, bit k for P(k+2), clockwise from north (P2) to
-    north-west (P9). A pixel goes when it has 2..6 neighbours, one 0->1 transition around it
-    (removing it does not split the shape) and is on the side the sub-step peels.
-    """
-    table = np.zeros((2, 256), dtype=bool)
-    for code in range(256):
-        p = [(code >> k) & 1 for k in range(8)]  # P2, P3, ..., P9
-        transitions = sum(p[k] == 0 and p[(k + 1) % 8] == 1 for k in range(8))
-        ok = 2 <= sum(p) <= 6 and transitions == 1
-        p2, _, p4, _, p6, _, p8, _ = p
-        table[0, code] = ok and p2 * p4 * p6 == 0 and p4 * p6 * p8 == 0  # south-east side
-        table[1, code] = ok and p2 * p4 * p8 == 0 and p2 * p6 * p8 == 0  # north-west side
-    return table
-
-
-_REMOVABLE = _removable_table()
-_NEIGHBOURS = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))  # P2..P9
-
-
-def thin(mask: np.ndarray) -> np.ndarray:
-    """Thin a shape to one-pixel-wide centre lines (Zhang & Suen, CACM 27(3), 1984).
-
-    Inputs:  mask, bool (H, W).
-    Returns: bool (H, W), the skeleton: each pass peels the boundary pixels whose removal keeps
-             the shape connected and the strokes' ends in place, until nothing changes.
-    """
-    h, w = mask.shape
-    img = np.pad(mask.astype(np.uint8), 1)  # (H+2, W+2), so every pixel has 8 neighbours
-    centre = img[1:-1, 1:-1]  # a view: peeling it peels img
-    changed = True
-    while changed:
-        changed = False
-        for step in (0, 1):
-            code = np.zeros((h, w), dtype=np.uint8)
-            for bit, (dy, dx) in enumerate(_NEIGHBOURS):
-                code |= img[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] << bit
-            remove = (centre == 1) & _REMOVABLE[step][code]
-            if remove.any():
-                centre[remove] = 0
-                changed = True
-    return centre.astype(bool)
-
-
 def _redraw(mask: np.ndarray, skeleton: np.ndarray) -> np.ndarray | None:
     """Redraw a shape with a round pen that will be STROKE_WIDTH px wide at 28x28.
 
     Inputs:  mask, bool (h, w), the strokes; skeleton, bool (h, w), their centre lines.
-    Returns: float32 (h + 2p, w + 2p) in 0..1, padded by p so a wider pen fits; None when the
-             skeleton spans under a quarter of WORK (a dot or a blob: no strokes to redraw).
+    Returns: float32 (h + 2p, w + 2p) in 0..1 (``nn.strokes.redraw``); None when the skeleton
+             spans under a quarter of WORK (a dot or a blob: no strokes to redraw).
 
     The final box (BOX_SIDE px) holds the skeleton's extent E plus one pen width, so the pen in
-    these pixels is STROKE_WIDTH * E / (BOX_SIDE - STROKE_WIDTH). Ink falls from 1 to 0 over the
-    pixel around distance pen/2 from the nearest centre line (the 4x reduction anti-aliases it).
-    Where the drawing is much wider than its pen (a loop filled in by a thick pen), the blot is
-    kept too, its outline moved in as much as the strokes', so a filled loop stays filled. A blot
-    is what lies deeper than 1.5 pen half-widths inside the ink, which the corners and junctions
-    of ordinary strokes (about 1.4 half-widths at most) never do.
+    these pixels is STROKE_WIDTH * E / (BOX_SIDE - STROKE_WIDTH).
     """
     ys, xs = np.nonzero(skeleton)
     extent = max(np.ptp(ys), np.ptp(xs)) if ys.size else 0
     if extent < WORK / 4:
         return None
-    pen = STROKE_WIDTH * extent / (BOX_SIDE - STROKE_WIDTH)
-    pad = int(np.ceil(pen / 2)) + 2
-    mask, skeleton = np.pad(mask, pad), np.pad(skeleton, pad)
-    inside = ndimage.distance_transform_edt(mask)  # to the nearest background pixel
-    half_width = float(np.median(inside[skeleton])) - 0.5  # of the pen as drawn
-    along = ndimage.distance_transform_edt(~skeleton)  # to the nearest centre line
-    redrawn = np.clip(pen / 2 + 0.5 - along, 0.0, 1.0)
-    core = inside > 1.5 * half_width + 0.5  # deeper inside than any stroke: a blot
-    if not core.any():
-        return redrawn.astype(np.float32)
-    # The blot, its outline moved in like the strokes': the core grown back by what is left.
-    grow = 0.5 * half_width + pen / 2
-    blot = np.clip(grow + 0.5 - ndimage.distance_transform_edt(~core), 0.0, 1.0)
-    return np.maximum(redrawn, blot).astype(np.float32)
+    return redraw(mask, skeleton, STROKE_WIDTH * extent / (BOX_SIDE - STROKE_WIDTH))
 
 
 def _area_weights(n_out: int, n_src: int, start: float, scale: float) -> np.ndarray:

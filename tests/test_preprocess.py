@@ -444,7 +444,7 @@ def test_mnist_itself_has_its_centre_of_mass_at_centre():
 def test_thinning_leaves_connected_one_pixel_centre_lines(name, pen):
     from scipy import ndimage
 
-    from nn.preprocess import thin
+    from nn.preprocess import thin  # still importable from here: it moved to nn.strokes
 
     mask = draw(SHAPES[name], pen=pen) >= 0.5
     skeleton = thin(mask)
@@ -454,3 +454,43 @@ def test_thinning_leaves_connected_one_pixel_centre_lines(name, pen):
     assert holes == ndimage.label(~mask)[1] - 1  # the 0 keeps its hole, the others have none
     assert (skeleton & mask).sum() == skeleton.sum()  # inside the shape
     assert not (skeleton[:-1, :-1] & skeleton[1:, :-1] & skeleton[:-1, 1:] & skeleton[1:, 1:]).any()
+
+
+@pytest.mark.parametrize("name", list(SHAPES) + ["six"])
+@pytest.mark.parametrize("pen", [2, 9, 30])
+def test_thinning_kernel_matches_its_numpy_reference(name, pen):
+    from nn.strokes import thin, thin_reference
+
+    mask = draw({**SHAPES, "six": SIX}[name], pen=pen) >= 0.5
+    np.testing.assert_array_equal(thin(mask), thin_reference(mask))
+
+
+@pytest.mark.parametrize("angle", range(0, 180, 15))
+@pytest.mark.parametrize("pen", [6, 16, 28])
+def test_thinning_keeps_a_straight_strokes_ends_near_its_cap_centres(angle, pen):
+    from nn.strokes import thin
+
+    # A 120 px stroke at any angle: its centre line runs from cap centre to cap centre. Peeling
+    # may stop a little short at the round caps, never by more than a third of the pen.
+    direction = np.array([np.cos(np.radians(angle)), -np.sin(np.radians(angle))])
+    ends = [tuple(0.5 + 0.3 * sign * direction) for sign in (-1, 1)]
+    skeleton = thin(draw([ends], box=(0, 0, 200), pen=pen, s=1) >= 0.5)
+    ys, xs = np.nonzero(skeleton)
+    along = (xs + 0.5 - 100) * direction[0] + (ys + 0.5 - 100) * direction[1]  # from the centre
+    assert along.min() < -60 + pen / 3 and along.max() > 60 - pen / 3
+
+
+# The 6 a thick pen turned into a 0: its short diagonal stem meets the loop at a sharp angle.
+# Zhang-Suen thinning ate the stem down to a stub (a diagonal two pixels wide erodes from its end).
+_arc = np.radians(np.linspace(200, 560, 60))
+SIX = [[(0.62, 0.18), (0.42, 0.38)]
+       + list(zip(0.5 + 0.18 * np.cos(_arc), 0.63 + 0.17 * np.sin(_arc), strict=True))]
+
+
+@pytest.mark.parametrize("pen", [16.8, 28.0])  # the page's medium and thick pens, 6% and 10%
+def test_a_six_with_a_short_stem_keeps_its_stem_with_a_thick_pen(pen):
+    thin_pen = to_mnist(draw(SIX, box=(0, 0, 280), pen=8.4))  # the page's thin pen, 3%
+    thick = to_mnist(draw(SIX, box=(0, 0, 280), pen=pen))
+    assert_same_digit(thick, thin_pen, mean=0.03, worst=0.8)  # the old thinning: mean 0.18
+    top_right = thick[:9, 14:]  # where the stem starts: above the loop, right of centre
+    assert (top_right >= 0.5).sum() >= 11  # thin pen 14 pixels, the old thinning 7
