@@ -10,7 +10,9 @@ A network trained on MNIST only knows MNIST's conventions, so a drawing must be 
    and put the intensity-weighted centre of mass at (14, 14) of a 28x28 field.
 
 ``preprocess`` is the two in a row, used by the server for both the prediction and the preview.
-``to_mnist_steps`` returns every intermediate image so the README figure shows exactly this code.
+The pen step (thinning, redrawing, stroke width) lives in ``nn.strokes``; ``stroke_width`` and
+``thin`` are still importable from here. ``to_mnist_steps`` returns every intermediate image so
+the README figure shows exactly this code.
 
 What this module deliberately is not: a photo pipeline. It expects a drawing on a plain background
 (a canvas export or a scan); it does not deskew, denoise paper texture or find a digit among others.
@@ -23,9 +25,8 @@ import struct
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
-from nn.strokes import redraw, stroke_width, thin
+from nn.strokes import redraw, stroke_width, strokes_mask, thin
 
 __all__ = [  # stroke_width and thin live in nn.strokes; imported from here too, as they used to be
     "BlankDrawingError", "ImageError", "ImageTooLargeError", "load_drawing", "preprocess",
@@ -251,7 +252,7 @@ def _crop(ink: np.ndarray, box: tuple[int, int, int, int]):
         scale = WORK / max(crop.shape)
         work = _resize(crop, max(1, round(crop.shape[0] * scale)),
                        max(1, round(crop.shape[1] * scale)))  # (~h * scale, ~w * scale)
-        mask, dropped = _strokes_mask(work)
+        mask, dropped = strokes_mask(work, STRAY_FRACTION)
         if not dropped:
             break
         t, b, l, r = _bbox(mask)  # in work pixels; back to ink pixels with a pixel to spare
@@ -262,23 +263,6 @@ def _crop(ink: np.ndarray, box: tuple[int, int, int, int]):
             break
         box = (t + sub[0], t + sub[1], l + sub[2], l + sub[3])
     return crop, work, mask
-
-
-def _strokes_mask(work: np.ndarray) -> tuple[np.ndarray, bool]:
-    """bool (h, w): the pixels of the strokes in ``work``, stray dots left out; and whether a
-    stray dot was left out.
-
-    A pixel belongs to a stroke when it holds at least half the ink of its brightest neighbour:
-    the half-covered edge of a wide stroke, and the ridge of a line so thin that shrinking it to
-    ``work`` left it faint. Detached blobs with < STRAY_FRACTION of the ink are stray taps.
-    """
-    mask = (work >= 0.5 * ndimage.maximum_filter(work, size=5)) & (work >= 0.1 * work.max())
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
-    if count <= 1:
-        return mask, False
-    mass = ndimage.sum_labels(work, labels, index=np.arange(1, count + 1))  # (count,)
-    keep = mass >= STRAY_FRACTION * mass.sum()
-    return np.concatenate([[False], keep])[labels], not keep.all()
 
 
 def _redraw(mask: np.ndarray, skeleton: np.ndarray) -> np.ndarray | None:

@@ -33,6 +33,23 @@ def stroke_width(ink: np.ndarray) -> float:
     return (perimeter - np.sqrt(disc)) / np.pi
 
 
+def strokes_mask(work: np.ndarray, stray_fraction: float) -> tuple[np.ndarray, bool]:
+    """bool (h, w): the pixels of the strokes in ``work``, stray dots left out; and whether a
+    stray dot was left out.
+
+    A pixel belongs to a stroke when it holds at least half the ink of its brightest neighbour:
+    the half-covered edge of a wide stroke, and the ridge of a line so thin that shrinking it to
+    ``work`` left it faint. Detached blobs with < ``stray_fraction`` of the ink are stray taps.
+    """
+    mask = (work >= 0.5 * ndimage.maximum_filter(work, size=5)) & (work >= 0.1 * work.max())
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    if count <= 1:
+        return mask, False
+    mass = ndimage.sum_labels(work, labels, index=np.arange(1, count + 1))  # (count,)
+    keep = mass >= stray_fraction * mass.sum()
+    return np.concatenate([[False], keep])[labels], not keep.all()
+
+
 # ------------------------------------------------------------------------------------------------
 # thinning
 
