@@ -27,6 +27,7 @@ import numpy as np
 import nn
 from nn.augment import augment_batch
 from nn.data import DownloadError, IDXError, ensure_mnist, load_mnist, resolve_data_dir
+from nn.synthetic import synthetic_digits
 
 # ----------------------------------------------------------------------------- defaults
 data_dir = None          # --data-dir, else $MNIST_DIR, else data/mnist/
@@ -36,6 +37,7 @@ lr = 2e-3                # peak learning rate of the one-cycle schedule (Adam)
 weight_decay = 0.0       # decoupled (AdamW) weight decay
 dropout = 0.5            # before the last layer (a quarter of it after the convolutions)
 augment = True           # random affine + pen width on every training batch
+synthetic = 0.1          # add this fraction of drawn digits in styles MNIST lacks (nn/synthetic.py)
 seed = 0
 limit = None             # train on the first N training images only (smoke runs)
 val_size = 5000          # the last val_size training images are the validation split
@@ -44,7 +46,7 @@ out = "weights/mnist_cnn.npz"
 
 DEFAULTS = {k: v for k, v in dict(globals()).items()
             if k in {"data_dir", "epochs", "batch_size", "lr", "weight_decay", "dropout", "augment",
-                     "seed", "limit", "val_size", "out"}}
+                     "synthetic", "seed", "limit", "val_size", "out"}}
 
 
 class TrainingError(Exception):
@@ -61,6 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
     p.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
     p.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument("--synthetic", type=float, default=DEFAULTS["synthetic"],
+                   help="drawn digits in styles MNIST lacks, as a fraction of the training set")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--limit", type=int, default=DEFAULTS["limit"],
                    help="train on the first N training images only")
@@ -76,6 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error(f"--lr must be positive, got {args.lr}")
     if not 0 <= args.dropout < 1:
         p.error(f"--dropout must be in [0, 1), got {args.dropout}")
+    if not 0 <= args.synthetic <= 1:
+        p.error(f"--synthetic must be in [0, 1], got {args.synthetic}")
     if not args.out.endswith(".npz"):
         p.error(f"--out must end in .npz, got {args.out}")
     return args
@@ -105,8 +111,17 @@ def load_data(config: dict):
     def scale(u8):
         return (u8.astype(np.float32) / 255.0)[:, None]  # (N, 28, 28) -> (N, 1, 28, 28)
 
-    return (scale(images[:n_train]), labels[:n_train].astype(np.int64),
-            scale(images[-config["val_size"]:]), labels[-config["val_size"]:].astype(np.int64),
+    x, y = scale(images[:n_train]), labels[:n_train].astype(np.int64)
+    n_synthetic = round(config.get("synthetic", 0.0) * n_train)
+    if n_synthetic:
+        # drawn with their own generator, seeded from the run's seed: a resumed run redraws
+        # exactly the same digits, and the data-order generator is not disturbed
+        drawn, drawn_labels = synthetic_digits(n_synthetic,
+                                               np.random.default_rng([config["seed"], 1]))
+        x, y = np.concatenate([x, drawn[:, None]]), np.concatenate([y, drawn_labels])
+        print(f"added {n_synthetic:,} drawn digits in styles MNIST lacks (nn/synthetic.py)")
+    return (x, y, scale(images[-config["val_size"]:]),
+            labels[-config["val_size"]:].astype(np.int64),
             scale(test_images), test_labels.astype(np.int64))
 
 
