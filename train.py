@@ -31,7 +31,7 @@ from nn.synthetic import synthetic_digits
 
 # ----------------------------------------------------------------------------- defaults
 data_dir = None          # --data-dir, else $MNIST_DIR, else data/mnist/
-epochs = 15
+epochs = 20
 batch_size = 128
 lr = 2e-3                # peak learning rate of the one-cycle schedule (Adam)
 weight_decay = 0.0       # decoupled (AdamW) weight decay
