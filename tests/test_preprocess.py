@@ -494,3 +494,13 @@ def test_a_six_with_a_short_stem_keeps_its_stem_with_a_thick_pen(pen):
     assert_same_digit(thick, thin_pen, mean=0.03, worst=0.8)  # the old thinning: mean 0.18
     top_right = thick[:9, 14:]  # where the stem starts: above the loop, right of centre
     assert (top_right >= 0.5).sum() >= 11  # thin pen 14 pixels, the old thinning 7
+
+
+@pytest.mark.parametrize("radius", [0.8, 2.0, 4.6, 7.3])
+def test_stamp_pen_kernel_matches_the_distance_transform_reference(radius):
+    from nn.strokes import stamp_pen, stamp_pen_reference
+
+    skeleton = np.random.default_rng(int(radius * 10)).random((60, 45)) < 0.01
+    skeleton[0, 0] = skeleton[-1, -1] = True  # centre lines touching the edges
+    np.testing.assert_allclose(stamp_pen(skeleton, radius), stamp_pen_reference(skeleton, radius),
+                               atol=1e-6)
