@@ -17,6 +17,7 @@ run ends with the same weights as an uninterrupted one with the same seed.
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -306,7 +307,7 @@ def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({__import__('os').cpu_count()} cores)"
+                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
     except OSError:
         pass
     return platform.processor() or platform.machine()
