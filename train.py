@@ -149,11 +149,23 @@ def save_checkpoint(path, model, optimiser, rng, state: dict) -> None:
                                               "generators": generators}}, extra=extra)
 
 
-def load_checkpoint(path, model, optimiser, rng) -> dict:
+def read_checkpoint(path):
+    """(saved model, its extra arrays), or a TrainingError saying why the file cannot be used."""
+    if not path.is_file():
+        raise TrainingError(f"no checkpoint at {path} to resume from: run without --resume "
+                            "to start training")
     try:
         saved, extra = nn.load(path, return_extra=True)
     except (OSError, ValueError) as e:
         raise TrainingError(f"cannot resume from {path}: {e}") from None
+    if "checkpoint" not in saved.meta:
+        raise TrainingError(f"{path} is a model but not a checkpoint of train.py; delete it to "
+                            "start afresh")
+    return saved, extra
+
+
+def restore_checkpoint(path, saved, extra, model, optimiser, rng) -> dict:
+    """Copy a checkpoint read by read_checkpoint into a fresh model, Adam and generators."""
     if saved.architecture() != model.architecture():
         raise TrainingError(f"{path} holds a different architecture; delete it to start afresh")
     state = saved.meta["checkpoint"]
@@ -237,10 +249,8 @@ def run(args, argv) -> int:
     config = {k: getattr(args, k) for k in DEFAULTS}
     state = {"epoch": 0, "history": [], "config": config}
     if args.resume:
-        if not ckpt.is_file():
-            raise TrainingError(f"no checkpoint at {ckpt} to resume from: run without --resume "
-                                "to start training")
-        state = nn.load(ckpt).meta["checkpoint"]
+        saved, extra = read_checkpoint(ckpt)
+        state = saved.meta["checkpoint"]
         config = {**state["config"], "data_dir": args.data_dir}  # the run's settings, not today's
 
     x, y, x_val, y_val, x_test, y_test = load_data(config)
@@ -248,7 +258,7 @@ def run(args, argv) -> int:
     optimiser = nn.Adam(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
     rng = np.random.default_rng(config["seed"])
     if args.resume:
-        state = load_checkpoint(ckpt, model, optimiser, rng)
+        state = restore_checkpoint(ckpt, saved, extra, model, optimiser, rng)
         print(f"resuming from {ckpt} after epoch {state['epoch']}/{config['epochs']}")
     print(f"training on {len(x):,} images, validating on {len(x_val):,}; "
           f"{model.num_parameters():,} parameters; {config['epochs']} epochs", flush=True)

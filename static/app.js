@@ -247,22 +247,21 @@ function showAnswer({ digit, probabilities, input }) {
   setStatus("done");
 }
 
-function showEmpty(message) {
+function showNoResult(message, status) {
   predictionEl.textContent = "";
   messageEl.textContent = message;
   resultEl.classList.remove("unsure");
   showBars(null);
   showSeen(null);
-  setStatus("empty");
+  setStatus(status);
+}
+
+function showEmpty(message) {
+  showNoResult(message, "empty");
 }
 
 function showError(message) {
-  predictionEl.textContent = "";
-  messageEl.textContent = message;
-  resultEl.classList.remove("unsure");
-  showBars(null);
-  showSeen(null);
-  setStatus("error");
+  showNoResult(message, "error");
 }
 
 function showBars(probabilities, digit) {

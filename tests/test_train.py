@@ -137,3 +137,10 @@ def test_one_cycle_warms_up_then_decays():
     assert lrs[0] < 0.1 and 10 <= peak <= 20 and lrs[-1] < 0.01
     assert all(a <= b for a, b in zip(lrs[:peak], lrs[1:peak + 1]))
     assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))
+
+
+def test_a_corrupt_checkpoint_says_so_in_one_line(tmp_path, capsys):
+    (tmp_path / "m.ckpt.npz").write_bytes(b"PK\x03\x04 half a checkpoint")
+    assert train.main(["--resume", "--out", str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("train.py: error: cannot resume from") and "\n" not in err
