@@ -20,13 +20,14 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
 import numpy as np
 
 import nn
-from train import cpu_name
+from digits.report import cpu_name
 
 BATCH = 128
 
@@ -173,14 +174,21 @@ def main(argv=None) -> int:
         "models": results,
     }
     if args.server:
-        from benchmarks.server import bench_server
-
-        summary["server"] = bench_server(args.weights, requests=500, seconds=5.0, clients=8)
-        s = summary["server"]
-        print(f"\nserver /api/predict: {json.dumps(s)}")
+        summary["server"] = bench_server(args.weights)
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+def bench_server(weights: str) -> dict:
+    """`python -m scripts.bench_server --json` in its own process (so the server it starts does
+    not share this one's threads): its report is printed, and its JSON line returned."""
+    print()
+    result = subprocess.run([sys.executable, "-m", "scripts.bench_server", "--json",
+                             "--weights", weights], stdout=subprocess.PIPE, text=True, check=True)
+    lines = result.stdout.rstrip().splitlines()
+    print("\n".join(lines[:-1]))
+    return json.loads(lines[-1])
 
 
 def print_table(name: str, r: dict, sgemm: float) -> None:

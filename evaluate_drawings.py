@@ -3,9 +3,10 @@
 "99% on MNIST, wrong on my drawing" happens because a drawing on the page is not an MNIST image: it
 is bigger or smaller, anywhere on the canvas, drawn with a thin or a thick pen, slanted, and
 exported as black ink on a transparent background. This script simulates people drawing: it takes
-MNIST *test* digits, traces them to a one-pixel skeleton (``nn.preprocess.thin``), draws the
-skeleton again as pen strokes on a canvas under random conditions, encodes a PNG, and sends it
-through exactly what the server does (``nn.preprocess.preprocess`` then ``model.predict``).
+MNIST *test* digits, traces them to a one-pixel skeleton (``digits.strokes.trace``), draws the
+skeleton again as pen strokes on a canvas under random conditions (``digits.canvas``), encodes a
+PNG, and sends it through exactly what the server does (``digits.preprocess.preprocess`` then
+``model.predict``).
 
     python evaluate_drawings.py                          # 2000 drawings, weights/mnist_cnn.npz
     python evaluate_drawings.py --n 500 --seed 1 --json  # last line: one JSON object
@@ -35,9 +36,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from nn.preprocess import BlankDrawingError, load_drawing, preprocess, thin, to_mnist
+from digits.canvas import place_strokes, to_png
+from digits.canvas import render as render_strokes
+from digits.preprocess import BlankDrawingError, load_drawing, preprocess, to_mnist
+from digits.strokes import trace
 
 # ---- defaults -----------------------------------------------------------------------------------
 N = 2000  # drawings to evaluate
@@ -49,37 +53,9 @@ PEN_RANGE = (2.0, 40.0)  # px on the canvas
 MAX_PEN_FRACTION = 0.25  # pen width <= this fraction of the digit's longer side
 SLANT_DEGREES = 20.0
 BACKGROUNDS = ("transparent", "white", "black")
-SUPERSAMPLE = 4  # strokes are drawn at 4x and averaged down: anti-aliased like a browser canvas
-TRACE_SCALE = 4  # MNIST digits are upsampled 4x (to 112x112) before thinning: smoother skeletons
 
 PEN_BUCKETS = ((2, 5, "2-5 px"), (5, 10, "5-10 px"), (10, 20, "10-20 px"), (20, 41, "20-40 px"))
 SIZE_BUCKETS = ((0.25, 0.45, "25-45%"), (0.45, 0.70, "45-70%"), (0.70, 0.96, "70-95%"))
-
-
-def trace(digit: np.ndarray) -> np.ndarray:
-    """The strokes of an MNIST digit as segments between neighbouring skeleton pixels.
-
-    Inputs:  digit, uint8 (28, 28), MNIST polarity.
-    Returns: float64 (S, 2, 2), S segments of two (x, y) points in 28x28 pixel units; a lone
-             skeleton pixel becomes a segment of length zero (a dot).
-    """
-    side = 28 * TRACE_SCALE
-    big = Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR)
-    skeleton = thin(np.asarray(big) >= 128)  # (112, 112), Zhang-Suen
-    ys, xs = np.nonzero(skeleton)
-    pixels = list(zip(ys.tolist(), xs.tolist(), strict=True))  # row by row: a fixed order
-    on = set(pixels)
-    segments = []
-    for y, x in pixels:
-        linked = False
-        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1), (0, -1), (-1, -1), (-1, 0), (-1, 1)):
-            if (y + dy, x + dx) in on:
-                linked = True
-                if (dy, dx) in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each pair once
-                    segments.append(((x, y), (x + dx, y + dy)))
-        if not linked:
-            segments.append(((x, y), (x, y)))
-    return (np.array(segments, dtype=np.float64).reshape(-1, 2, 2) + 0.5) / TRACE_SCALE
 
 
 def sample_conditions(rng: np.random.Generator) -> dict:
@@ -105,39 +81,9 @@ def render(segments: np.ndarray, cond: dict) -> bytes:
     Inputs:  segments, float (S, 2, 2) (x, y) points from ``trace``; cond from sample_conditions.
     Returns: PNG bytes, RGBA, cond["canvas"] pixels square.
     """
-    pts = segments.reshape(-1, 2).copy()  # (2S, 2)
-    centre = (pts.min(axis=0) + pts.max(axis=0)) / 2.0
-    pts -= centre
-    pts[:, 0] -= np.tan(np.radians(cond["slant"])) * pts[:, 1]  # slant: lean right when > 0
     side, pen = cond["canvas"], cond["pen"]
-    extent = pts.max(axis=0) - pts.min(axis=0)  # (2,) skeleton width, height
-    scale = max(cond["size"] * side - pen, 1.0) / max(extent.max(), 1e-6)
-    pts *= scale
-    lo, hi = pts.min(axis=0) - pen / 2, pts.max(axis=0) + pen / 2
-    room = np.maximum(side - (hi - lo), 0.0)  # free space along x and y
-    pts += -lo + np.asarray(cond["where"]) * room  # now in canvas pixels
-
-    s = SUPERSAMPLE
-    mask = Image.new("L", (side * s, side * s), 0)
-    draw = ImageDraw.Draw(mask)
-    width, radius = max(1, round(pen * s)), pen * s / 2
-    for (x0, y0), (x1, y1) in pts.reshape(-1, 2, 2) * s:
-        draw.line((x0, y0, x1, y1), fill=255, width=width)
-        draw.ellipse((x0 - radius, y0 - radius, x0 + radius, y0 + radius), fill=255)  # round cap
-        draw.ellipse((x1 - radius, y1 - radius, x1 + radius, y1 + radius), fill=255)
-    alpha = mask.resize((side, side), Image.Resampling.BOX)  # anti-aliased coverage, 0..255
-
-    if cond["background"] == "transparent":  # black ink on transparent black: a canvas export
-        black = Image.new("L", (side, side), 0)
-        out = Image.merge("RGBA", (black, black, black, alpha))
-    else:
-        ink_level, paper_level = (0, 255) if cond["background"] == "white" else (255, 0)
-        paper = Image.new("L", (side, side), paper_level)
-        grey = Image.composite(Image.new("L", (side, side), ink_level), paper, alpha)
-        out = Image.merge("RGBA", (grey, grey, grey, Image.new("L", (side, side), 255)))
-    buf = io.BytesIO()
-    out.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    strokes = place_strokes(segments, side, cond["size"], pen, cond["slant"], cond["where"])
+    return to_png(render_strokes(strokes, (side, side), pen, smoothing=False), cond["background"])
 
 
 def bucket_of(value: float, buckets: tuple) -> str:
@@ -272,11 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--n must be at least 1, got {args.n}")
 
     import nn  # here, not at the top: `--help` should not compile numba kernels
-    from nn.data import load_mnist, resolve_data_dir
+    from digits.mnist import resolve_data_dir
 
     try:
         model = nn.load(args.weights)
-        images, labels = load_mnist(resolve_data_dir(args.data_dir), "test")
+        images, labels = nn.data.load_mnist(resolve_data_dir(args.data_dir), "test")
     except (OSError, ValueError) as err:
         print(f"evaluate_drawings.py: {err}", file=sys.stderr)
         return 1

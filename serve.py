@@ -14,8 +14,8 @@ Routes:
                         -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats]}
 
 What this file deliberately is not: it does no image maths. Turning a drawing of any size and
-background into the 28x28 picture MNIST would have made of it is `nn.preprocess`'s job; this file
-only moves bytes between HTTP and the model, and turns every bad request into a JSON
+background into the 28x28 picture MNIST would have made of it is `digits.preprocess`'s job; this
+file only moves bytes between HTTP and the model, and turns every bad request into a JSON
 {"error": "<a sentence for a person>"} with the right status code.
 """
 
@@ -27,7 +27,7 @@ if __name__ == "__main__":
     # One BLAS thread for the server, set before NumPy loads OpenBLAS. A batch-1 forward pass is
     # a few tiny matrix multiplies; OpenBLAS splitting each over both cores must wait for the
     # second core, which on a busy machine costs 10-30 ms per multiply instead of 0.1 ms
-    # (measured with benchmarks/server.py). A value already in the environment wins; importing
+    # (measured with scripts/bench_server.py). A value already in the environment wins; importing
     # serve (as the tests do) changes nothing.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -47,7 +47,7 @@ import waitress
 from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
 
 import nn
-from nn.preprocess import (
+from digits.preprocess import (
     MAX_SIDE,
     BlankDrawingError,
     ImageError,
@@ -60,7 +60,7 @@ from nn.preprocess import (
 HOST = "127.0.0.1"
 PORT = 8080
 WEIGHTS = "weights/mnist_cnn.npz"
-THREADS = 8  # waitress worker threads; benchmarks/server.py uses the same number
+THREADS = 8  # waitress worker threads
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a 2048x2048 canvas PNG of a drawing is far smaller
 # Bodies above MAX_BODY_BYTES get our JSON 413 once waitress has buffered them; bodies above
 # this much larger limit are refused by waitress itself before it reads them (plain-text 413).
@@ -110,7 +110,7 @@ def create_app(model: Any, weights_name: str) -> Bottle:
     app = Bottle()
     # One drawing at a time through preprocess and the model. Both are CPU-bound NumPy code
     # that keeps dropping and retaking the GIL; THREADS threads interleaving them made about
-    # 480 context switches per request and cost half the throughput (benchmarks/server.py,
+    # 480 context switches per request and cost half the throughput (scripts/bench_server.py,
     # 8 clients: 145-235 requests/s without this lock, 265-280 with it). It also covers nn,
     # which promises no thread safety (layers keep what backward needs). The other threads
     # still overlap everything else: reading requests, parsing JSON, writing answers.
@@ -185,7 +185,7 @@ def _static(path: str) -> HTTPResponse:
 
 
 def _preprocess(image_bytes: bytes) -> np.ndarray:
-    """nn.preprocess, with its three kinds of refusal turned into HTTP status codes."""
+    """digits.preprocess, with its three kinds of refusal turned into HTTP status codes."""
     try:
         return preprocess(image_bytes)
     except ImageTooLargeError as err:  # a subclass of ImageError: test it first

@@ -1,6 +1,6 @@
 """Train the digit classifier from scratch on MNIST, with nothing lost.
 
-    python train.py                          # the committed model: defaults below
+    python train.py                          # the committed model: the defaults in Config
     python train.py --limit 2000 --epochs 2  # a smoke run in seconds
     python train.py --resume                 # continue a killed run from its last checkpoint
 
@@ -16,76 +16,85 @@ run ends with the same weights as an uninterrupted one with the same seed.
 """
 
 import argparse
+import dataclasses
 import json
-import os
 import platform
 import sys
 import time
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 import nn
-from nn.augment import augment_batch
-from nn.data import DownloadError, IDXError, ensure_mnist, load_mnist, resolve_data_dir
-from nn.synthetic import synthetic_digits
+from digits.augment import augment_batch
+from digits.mnist import DownloadError, ensure_mnist, resolve_data_dir
+from digits.report import cpu_name, plot_all
+from digits.synthetic import synthetic_digits
 
-# ----------------------------------------------------------------------------- defaults
-data_dir = None          # --data-dir, else $MNIST_DIR, else data/mnist/
-epochs = 20
-batch_size = 128
-lr = 2e-3                # peak learning rate of the one-cycle schedule (Adam)
-weight_decay = 0.0       # decoupled (AdamW) weight decay
-dropout = 0.5            # before the last layer (a quarter of it after the convolutions)
-augment = True           # random affine + pen width on every training batch
-synthetic = 0.1          # add this fraction of drawn digits in styles MNIST lacks (nn/synthetic.py)
-seed = 0
-limit = None             # train on the first N training images only (smoke runs)
-val_size = 5000          # the last val_size training images are the validation split
-out = "weights/mnist_cnn.npz"
-# -----------------------------------------------------------------------------
 
-DEFAULTS = {k: v for k, v in dict(globals()).items()
-            if k in {"data_dir", "epochs", "batch_size", "lr", "weight_decay", "dropout", "augment",
-                     "synthetic", "seed", "limit", "val_size", "out"}}
+def option(default, help: str, low=None):
+    """A setting: its default, the --help text, and the least value it may take."""
+    return field(default=default, metadata={"help": help, "low": low})
+
+
+@dataclass
+class Config:
+    """Every setting of a run. Each is a command-line flag of the same name (--batch-size for
+    batch_size), saved in the report and in checkpoints, so a resumed run uses its own."""
+    data_dir: str | None = option(None, "folder of the MNIST IDX files; without it $MNIST_DIR, "
+                                        "else data/mnist/ (downloaded there if missing)")
+    epochs: int = option(20, "passes over the training set", low=1)
+    batch_size: int = option(128, "images per step", low=1)
+    lr: float = option(2e-3, "peak learning rate of the one-cycle schedule (Adam)")
+    weight_decay: float = option(0.0, "decoupled (AdamW) weight decay")
+    dropout: float = option(0.5, "dropout before the last layer (a quarter of it after the "
+                                 "convolutions)")
+    augment: bool = option(True, "random slant, size and pen on every training batch")
+    synthetic: float = option(0.1, "add this fraction of digits drawn in styles MNIST lacks "
+                                   "(digits/synthetic.py)")
+    seed: int = option(0, "seed of every random choice: the same seed, the same run")
+    limit: int | None = option(None, "train on the first N training images only (smoke runs)",
+                               low=1)
+    val_size: int = option(5000, "the last N training images are the validation split", low=1)
+    out: str = option("weights/mnist_cnn.npz", "where the weights go (.npz); the report, plots "
+                                               "and checkpoint go beside it")
 
 
 class TrainingError(Exception):
     """A problem the user can fix: bad data, bad arguments, a missing checkpoint."""
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv=None) -> tuple[Config, bool]:
+    """The Config the command line asks for, and whether to resume."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", default=DEFAULTS["data_dir"], help="folder of the MNIST IDX files")
-    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="peak learning rate")
-    p.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
-    p.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
-    p.add_argument("--no-augment", dest="augment", action="store_false")
-    p.add_argument("--synthetic", type=float, default=DEFAULTS["synthetic"],
-                   help="drawn digits in styles MNIST lacks, as a fraction of the training set")
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    p.add_argument("--limit", type=int, default=DEFAULTS["limit"],
-                   help="train on the first N training images only")
-    p.add_argument("--val-size", type=int, default=DEFAULTS["val_size"])
-    p.add_argument("--out", default=DEFAULTS["out"], help="where the weights go (.npz)")
+    for f in dataclasses.fields(Config):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type is bool:
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
+                           help=f.metadata["help"])
+        else:  # int, float, str, or "X | None": parse as X
+            kind = next((t for t in typing.get_args(f.type) if t is not type(None)), f.type)
+            p.add_argument(flag, type=kind, default=f.default, help=f.metadata["help"])
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    args = p.parse_args(argv)
-    for name, low in [("epochs", 1), ("batch_size", 1), ("limit", 1), ("val_size", 1)]:
-        value = getattr(args, name)
-        if value is not None and value < low:
-            p.error(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
-    if not args.lr > 0:
-        p.error(f"--lr must be positive, got {args.lr}")
-    if not 0 <= args.dropout < 1:
-        p.error(f"--dropout must be in [0, 1), got {args.dropout}")
-    if not 0 <= args.synthetic <= 1:
-        p.error(f"--synthetic must be in [0, 1], got {args.synthetic}")
-    if not args.out.endswith(".npz"):
-        p.error(f"--out must end in .npz, got {args.out}")
-    return args
+    args = vars(p.parse_args(argv))
+    resume = args.pop("resume")
+    config = Config(**args)
+    for f in dataclasses.fields(Config):
+        value, low = getattr(config, f.name), f.metadata["low"]
+        if low is not None and value is not None and value < low:
+            p.error(f"--{f.name.replace('_', '-')} must be at least {low}, got {value}")
+    if not config.lr > 0:
+        p.error(f"--lr must be positive, got {config.lr}")
+    if not 0 <= config.dropout < 1:
+        p.error(f"--dropout must be in [0, 1), got {config.dropout}")
+    if not 0 <= config.synthetic <= 1:
+        p.error(f"--synthetic must be in [0, 1], got {config.synthetic}")
+    if not config.out.endswith(".npz"):
+        p.error(f"--out must end in .npz, got {config.out}")
+    return config, resume
 
 
 def one_cycle(step: int, total: int, peak: float, warmup: float = 0.15) -> float:
@@ -98,31 +107,29 @@ def one_cycle(step: int, total: int, peak: float, warmup: float = 0.15) -> float
     return peak * (1e-3 + (1 - 1e-3) * 0.5 * (1 + np.cos(np.pi * t)))
 
 
-def load_data(config: dict):
+def load_data(config: Config):
     """(x_train, y_train, x_val, y_val, x_test, y_test), images float32 (N, 1, 28, 28) in 0..1."""
-    folder = ensure_mnist(resolve_data_dir(config["data_dir"]))
-    images, labels = load_mnist(folder, "train")
-    test_images, test_labels = load_mnist(folder, "test")
-    if config["val_size"] >= len(images):
-        raise TrainingError(f"--val-size {config['val_size']} leaves no training images")
-    n_train = len(images) - config["val_size"]
-    if config["limit"]:
-        n_train = min(n_train, config["limit"])
+    folder = ensure_mnist(resolve_data_dir(config.data_dir))
+    images, labels = nn.data.load_mnist(folder, "train")
+    test_images, test_labels = nn.data.load_mnist(folder, "test")
+    if config.val_size >= len(images):
+        raise TrainingError(f"--val-size {config.val_size} leaves no training images")
+    n_train = len(images) - config.val_size
+    if config.limit:
+        n_train = min(n_train, config.limit)
 
     def scale(u8):
         return (u8.astype(np.float32) / 255.0)[:, None]  # (N, 28, 28) -> (N, 1, 28, 28)
 
     x, y = scale(images[:n_train]), labels[:n_train].astype(np.int64)
-    n_synthetic = round(config.get("synthetic", 0.0) * n_train)
+    n_synthetic = round(config.synthetic * n_train)
     if n_synthetic:
         # drawn with their own generator, seeded from the run's seed: a resumed run redraws
         # exactly the same digits, and the data-order generator is not disturbed
-        drawn, drawn_labels = synthetic_digits(n_synthetic,
-                                               np.random.default_rng([config["seed"], 1]))
+        drawn, drawn_labels = synthetic_digits(n_synthetic, np.random.default_rng([config.seed, 1]))
         x, y = np.concatenate([x, drawn[:, None]]), np.concatenate([y, drawn_labels])
-        print(f"added {n_synthetic:,} drawn digits in styles MNIST lacks (nn/synthetic.py)")
-    return (x, y, scale(images[-config["val_size"]:]),
-            labels[-config["val_size"]:].astype(np.int64),
+        print(f"added {n_synthetic:,} drawn digits in styles MNIST lacks (digits/synthetic.py)")
+    return (x, y, scale(images[-config.val_size:]), labels[-config.val_size:].astype(np.int64),
             scale(test_images), test_labels.astype(np.int64))
 
 
@@ -135,53 +142,38 @@ def checkpoint_path(out: Path) -> Path:
     return out.with_name(out.stem + ".ckpt.npz")
 
 
-def save_checkpoint(path, model, optimiser, rng, state: dict) -> None:
-    """Everything a run needs to continue bit for bit: weights, Adam's m, v and t, and the
-    state of every random generator (data order, augmentation, dropout masks)."""
-    extra = {}
-    for i, (m, v) in enumerate(zip(optimiser.m, optimiser.v)):
-        extra.update({f"adam.m.{i}.{k}": a for k, a in m.items()})
-        extra.update({f"adam.v.{i}.{k}": a for k, a in v.items()})
-    generators = {"data": rng.bit_generator.state}
-    generators.update({str(i): layer.rng.bit_generator.state
-                       for i, layer in enumerate(model.layers) if hasattr(layer, "rng")})
-    nn.save(model, path, meta={"checkpoint": {**state, "adam_t": optimiser.t,
-                                              "generators": generators}}, extra=extra)
+def save_checkpoint(path, model, optimiser, rng, run: dict) -> None:
+    """Everything a run needs to continue bit for bit: the model's and the optimiser's own
+    state (weights, Adam's moments, dropout's generators), the data-order generator, and the
+    run so far (its config, the epochs done, their history)."""
+    nn.save_state(path, {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                         "rng": rng.bit_generator.state, "run": run})
 
 
-def read_checkpoint(path):
-    """(saved model, its extra arrays), or a TrainingError saying why the file cannot be used."""
+def read_checkpoint(path: Path) -> dict:
+    """The saved state, or a TrainingError saying why the file cannot be used."""
     if not path.is_file():
         raise TrainingError(f"no checkpoint at {path} to resume from: run without --resume "
                             "to start training")
     try:
-        saved, extra = nn.load(path, return_extra=True)
-    except (OSError, ValueError) as e:
-        raise TrainingError(f"cannot resume from {path}: {e}") from None
-    if "checkpoint" not in saved.meta:
-        raise TrainingError(f"{path} is a model but not a checkpoint of train.py; delete it to "
-                            "start afresh")
-    return saved, extra
-
-
-def restore_checkpoint(path, saved, extra, model, optimiser, rng) -> dict:
-    """Copy a checkpoint read by read_checkpoint into a fresh model, Adam and generators."""
-    if saved.architecture() != model.architecture():
-        raise TrainingError(f"{path} holds a different architecture; delete it to start afresh")
-    state = saved.meta["checkpoint"]
-    for (dst, _), (src, _) in zip(model.parameters(), saved.parameters()):
-        for k in dst:
-            dst[k][...] = src[k]
-    for i, (m, v) in enumerate(zip(optimiser.m, optimiser.v)):
-        for k in m:
-            m[k][...] = extra[f"adam.m.{i}.{k}"]
-            v[k][...] = extra[f"adam.v.{i}.{k}"]
-    optimiser.t = state["adam_t"]
-    rng.bit_generator.state = state["generators"]["data"]
-    for i, layer in enumerate(model.layers):
-        if hasattr(layer, "rng"):
-            layer.rng.bit_generator.state = state["generators"][str(i)]
+        state = nn.load_state(path)
+    except ValueError as e:
+        raise TrainingError(f"cannot resume from {e}") from None
+    if not {"model", "optimiser", "rng", "run"} <= set(state):
+        raise TrainingError(f"cannot resume from {path}: it is not a checkpoint of train.py; "
+                            "delete it to start afresh")
     return state
+
+
+def restore_checkpoint(path, state, model, optimiser, rng) -> dict:
+    """Copy a checkpoint read by read_checkpoint into a fresh model, optimiser and generator."""
+    try:
+        model.load_state_dict(state["model"])
+    except ValueError as e:
+        raise TrainingError(f"cannot resume from {path}: {e}; delete it to start afresh") from None
+    optimiser.load_state_dict(state["optimiser"])
+    rng.bit_generator.state = state["rng"]
+    return state["run"]
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -208,14 +200,14 @@ class Progress:
             print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
 
 
-def train_epoch(model, optimiser, x, y, config, rng, epoch, steps_per_epoch):
-    n, total_steps = len(x), config["epochs"] * steps_per_epoch
-    progress = Progress(f"epoch {epoch + 1}/{config['epochs']}", n)
+def train_epoch(model, optimiser, x, y, config: Config, rng, epoch, steps_per_epoch):
+    n, total_steps = len(x), config.epochs * steps_per_epoch
+    progress = Progress(f"epoch {epoch + 1}/{config.epochs}", n)
     loss_sum = correct = seen = 0
-    for step, idx in enumerate(nn.data.iterate_minibatches(n, config["batch_size"], rng)):
-        optimiser.lr = one_cycle(epoch * steps_per_epoch + step, total_steps, config["lr"])
+    for step, idx in enumerate(nn.data.minibatches(n, config.batch_size, rng)):
+        optimiser.lr = one_cycle(epoch * steps_per_epoch + step, total_steps, config.lr)
         xb, yb = x[idx], y[idx]
-        if config["augment"]:
+        if config.augment:
             xb = augment_batch(xb[:, 0], rng)[:, None]        # (B, 28, 28) -> (B, 1, 28, 28)
         logits = model.forward(xb, train=True)
         loss, dlogits = nn.softmax_cross_entropy(logits, yb)
@@ -230,41 +222,40 @@ def train_epoch(model, optimiser, x, y, config, rng, epoch, steps_per_epoch):
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    config, resume = parse_args(argv)
     try:
-        return run(args, argv)
-    except (TrainingError, IDXError, DownloadError, FileNotFoundError) as e:
+        return run(config, resume, argv)
+    except (TrainingError, nn.data.IDXError, DownloadError, FileNotFoundError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\ntrain.py: interrupted. Continue with: python train.py --resume --out {args.out}",
-              file=sys.stderr)
+        print("\ntrain.py: interrupted. Continue with: "
+              f"python train.py --resume --out {config.out}", file=sys.stderr)
         return 130
 
 
-def run(args, argv) -> int:
+def run(config: Config, resume: bool, argv) -> int:
     started = time.time()
-    out = Path(args.out)
+    out = Path(config.out)
     ckpt = checkpoint_path(out)
-    config = {k: getattr(args, k) for k in DEFAULTS}
-    state = {"epoch": 0, "history": [], "config": config}
-    if args.resume:
-        saved, extra = read_checkpoint(ckpt)
-        state = saved.meta["checkpoint"]
-        config = {**state["config"], "data_dir": args.data_dir}  # the run's settings, not today's
+    if resume:
+        saved = read_checkpoint(ckpt)
+        # the run's own settings, not today's defaults; only where the data lives may change
+        config = Config(**{**saved["run"]["config"], "data_dir": config.data_dir})
 
     x, y, x_val, y_val, x_test, y_test = load_data(config)
-    model = nn.cnn(seed=config["seed"], dropout=config["dropout"])
-    optimiser = nn.Adam(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
-    rng = np.random.default_rng(config["seed"])
-    if args.resume:
-        state = restore_checkpoint(ckpt, saved, extra, model, optimiser, rng)
-        print(f"resuming from {ckpt} after epoch {state['epoch']}/{config['epochs']}")
+    model = nn.cnn(seed=config.seed, dropout=config.dropout)
+    optimiser = nn.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    rng = np.random.default_rng(config.seed)
+    state = {"epoch": 0, "history": [], "config": dataclasses.asdict(config)}
+    if resume:
+        state = restore_checkpoint(ckpt, saved, model, optimiser, rng)
+        print(f"resuming from {ckpt} after epoch {state['epoch']}/{config.epochs}")
     print(f"training on {len(x):,} images, validating on {len(x_val):,}; "
-          f"{model.num_parameters():,} parameters; {config['epochs']} epochs", flush=True)
+          f"{model.num_parameters():,} parameters; {config.epochs} epochs", flush=True)
 
-    steps_per_epoch = -(-len(x) // config["batch_size"])
-    for epoch in range(state["epoch"], config["epochs"]):
+    steps_per_epoch = -(-len(x) // config.batch_size)
+    for epoch in range(state["epoch"], config.epochs):
         t0 = time.perf_counter()
         loss, train_acc, speed = train_epoch(model, optimiser, x, y, config, rng, epoch,
                                              steps_per_epoch)
@@ -273,10 +264,10 @@ def run(args, argv) -> int:
         state["history"].append({"epoch": epoch + 1, "loss": loss, "train_accuracy": train_acc,
                                  "val_accuracy": val_acc, "lr_end": optimiser.lr,
                                  "images_per_s": speed, "seconds": seconds})
-        print(f"epoch {epoch + 1:>2}/{config['epochs']}  loss {loss:.4f}  train {train_acc:.2%}  "
+        print(f"epoch {epoch + 1:>2}/{config.epochs}  loss {loss:.4f}  train {train_acc:.2%}  "
               f"val {val_acc:.2%}  {speed:,.0f} img/s  {seconds:.1f}s", flush=True)
         state["epoch"] = epoch + 1
-        save_checkpoint(ckpt, model, optimiser, rng, {**state, "config": config})
+        save_checkpoint(ckpt, model, optimiser, rng, state)
 
     test_probs = model.predict(x_test)
     test_pred = test_probs.argmax(axis=1)
@@ -285,8 +276,8 @@ def run(args, argv) -> int:
     report = {
         "command": "python " + " ".join([Path(sys.argv[0]).name] + list(
             sys.argv[1:] if argv is None else argv)),
-        "config": config,
-        "seed": config["seed"],
+        "config": state["config"],
+        "seed": config.seed,
         "architecture": model.architecture(),
         "parameters": model.num_parameters(),
         "history": state["history"],
@@ -304,23 +295,12 @@ def run(args, argv) -> int:
     meta = {k: report[k] for k in ("test_accuracy", "val_accuracy", "command", "finished")}
     nn.save(model, out, meta={**meta, "report": out.with_suffix(".json").name})
     out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-    from plots import plot_all  # matplotlib only after training: a slow import the loop never needs
     plots = plot_all(report, x_test[:, 0], y_test, test_pred, out)
     ckpt.unlink(missing_ok=True)
     print(f"test accuracy {report['test_accuracy']:.2%} ({report['test_errors']} errors in "
           f"{len(y_test):,}); wall time {report['wall_time_s']:.0f}s")
     print(f"wrote {out}, {out.with_suffix('.json')}, " + ", ".join(str(p) for p in plots))
     return 0
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

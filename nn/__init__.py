@@ -2,21 +2,24 @@
 
 Read it in this order: layers.py (the layer contract and every layer), losses.py, optim.py,
 model.py (a model is a list of layers; files), kernels.py (the compiled hot loops beside their
-NumPy twins), gradcheck.py (how we know each backward is right), data.py, preprocess.py.
+NumPy twins), gradcheck.py (how we know each backward is right), data.py (MNIST's IDX files).
 
     import nn
     model = nn.load("weights/mnist_cnn.npz")
     probs = model.predict(x)          # x float32 (N, 1, 28, 28) in 0..1, 1 = ink -> (N, 10)
 
 It is deliberately small: no autograd, no GPU, no layer zoo. Each derivative is written by
-hand and checked numerically, so you can read how a network learns from top to bottom.
+hand and checked numerically, so you can read how a network learns from top to bottom. It knows
+arrays only: it needs NumPy and numba, and nothing about drawings, images, files of pictures or the
+web (that is the app's side, the `digits` package beside it).
 """
 
+from . import data
 from .layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU
 from .losses import softmax, softmax_cross_entropy
-from .model import Sequential, cnn, load, mlp, save
+from .model import Sequential, cnn, load, load_state, mlp, save, save_state
 from .optim import SGD, Adam
 
-__all__ = ["Conv2D", "Dense", "Dropout", "Flatten", "Layer", "MaxPool2D", "ReLU",
+__all__ = ["data", "Conv2D", "Dense", "Dropout", "Flatten", "Layer", "MaxPool2D", "ReLU",
            "softmax", "softmax_cross_entropy", "Sequential", "cnn", "mlp", "load", "save",
-           "SGD", "Adam"]
+           "load_state", "save_state", "SGD", "Adam"]

@@ -7,7 +7,7 @@ alone, so that a test can assert the two agree and a reader can learn from the s
 `NUMBA_DISABLE_JIT=1` turns the fast ones back into plain Python for a debugger.
 
 What lives here, and why it needs compiling:
-  im2col / col2im        unroll every KHxKW patch of an image into a row, so that a whole
+  im2col / col2im        unroll every KHxKW patch of an image into a column, so that a whole
                          convolution becomes one big matrix multiply (which BLAS does well);
                          col2im is its adjoint and scatters patch gradients back, adding
                          where patches overlap. Both are pure memory shuffling, slow as

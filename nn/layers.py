@@ -8,6 +8,8 @@ The one contract every layer keeps
                                     `layer.params[name]`, and returns dL/dx.
     layer.params, layer.grads       dicts of arrays with the same names and shapes.
     layer.config()                  the constructor arguments, so a saved model can be rebuilt.
+    layer.state_dict()              what else training changes besides params (Dropout's random
+    layer.load_state_dict(state)    generator), so a checkpoint can continue a run exactly.
     layer.input_grad                True by default. The first layer of a model has no one to
                                     pass dx to, so Sequential sets it False there, and layers
                                     whose dx costs real work (Conv2D, Dense) then return None
@@ -50,6 +52,12 @@ class Layer:
 
     def config(self) -> dict:
         return {}
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.config().items() if k != "seed")
@@ -203,7 +211,7 @@ class Dropout(Layer):
     and scale the survivors by 1/(1-p), so inference is the identity and needs no rescaling.
 
     Cache: the mask, already scaled, so backward is one multiply.
-    The layer owns its random generator; its state is saved in checkpoints (see `state`).
+    The layer owns its random generator; `state_dict` carries its state into checkpoints.
     """
 
     def __init__(self, p: float = 0.5, seed=0):
@@ -226,6 +234,12 @@ class Dropout(Layer):
 
     def config(self):
         return {"p": self.p}
+
+    def state_dict(self):
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        self.rng.bit_generator.state = state["rng"]
 
 
 # The names a saved architecture may use; model.py rebuilds layers from these only.

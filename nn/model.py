@@ -10,6 +10,10 @@
 stored as plain unicode arrays. Nothing is pickled, so loading a file from a stranger cannot
 run code (`allow_pickle=False`), and `load(path)` needs nothing but the file: it rebuilds the
 layers from the architecture and checks every array's shape against it.
+
+`save_state(path, state)` / `load_state(path)` do the same for a training checkpoint: any nested
+dict of arrays and plain values, such as {"model": model.state_dict(), "optimiser":
+adam.state_dict()}; the arrays go into the .npz, the rest into one JSON string beside them.
 """
 
 import json
@@ -24,6 +28,7 @@ from .layers import LAYERS, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, R
 from .losses import softmax
 
 FORMAT = "handwritten-digits/nn-model/1"
+STATE_FORMAT = "handwritten-digits/nn-state/1"
 
 
 class Sequential:
@@ -63,6 +68,22 @@ class Sequential:
 
     def architecture(self) -> list[dict]:
         return [{"type": type(layer).__name__, **layer.config()} for layer in self.layers]
+
+    def state_dict(self) -> dict:
+        """Everything training changes: each layer's params and its own state (see layers.py)."""
+        return {"architecture": self.architecture(),
+                "params": [dict(layer.params) for layer in self.layers],
+                "layers": [layer.state_dict() for layer in self.layers]}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy a state_dict of the same architecture into this model's arrays."""
+        if state["architecture"] != self.architecture():
+            raise ValueError("the saved state is of another architecture: "
+                             f"{state['architecture']} is not {self.architecture()}")
+        for layer, params, own in zip(self.layers, state["params"], state["layers"]):
+            for k, p in layer.params.items():
+                p[...] = params[k]
+            layer.load_state_dict(own)
 
     def __repr__(self) -> str:
         lines = [f"  {i}: {layer!r}" for i, layer in enumerate(self.layers)]
@@ -104,30 +125,17 @@ def model_arrays(model: Sequential) -> dict[str, np.ndarray]:
     return {f"{i}.{k}": p for i, layer in enumerate(model.layers) for k, p in layer.params.items()}
 
 
-def save(model: Sequential, path, meta: dict | None = None, extra: dict | None = None) -> None:
-    """Write model (weights + architecture + meta) to `path` atomically.
-
-    `extra` adds arrays under their own names (train.py keeps optimiser state there); a write
-    goes to a temporary file first and is renamed into place, so a crash never leaves half a file.
-    """
-    path = Path(path)
-    meta = {**model.meta, **(meta or {})}
-    arrays = {**model_arrays(model), **(extra or {})}
+def save(model: Sequential, path, meta: dict | None = None) -> None:
+    """Write model (weights + architecture + meta) to `path` atomically: a write goes to a
+    temporary file first and is renamed into place, so a crash never leaves half a file."""
+    arrays = model_arrays(model)
     arrays["format"] = np.array(FORMAT)
     arrays["architecture"] = np.array(json.dumps(model.architecture()))
-    arrays["meta"] = np.array(json.dumps(meta))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    arrays["meta"] = np.array(json.dumps({**model.meta, **(meta or {})}))
+    _write_npz(Path(path), arrays)
 
 
-def load(path, return_extra: bool = False):
+def load(path):
     """Rebuild a model saved by `save`. Raises FileNotFoundError or a ValueError that says
     exactly what is wrong with the file (not a model, unknown layer, wrong array shape...)."""
     path = Path(path)
@@ -162,7 +170,70 @@ def load(path, return_extra: bool = False):
         if not np.issubdtype(saved.dtype, np.floating) or not np.isfinite(saved).all():
             raise ValueError(f"{path}: array '{name}' is not finite floating-point numbers")
         param[...] = saved
-    return (model, arrays) if return_extra else model
+    return model
+
+
+def save_state(path, state: dict) -> None:
+    """Write a nested dict of arrays and JSON values to `path` (.npz), atomically, no pickles.
+
+    Every array becomes an entry named after where it sits ("optimiser/m/0/w"); the tree, with
+    each array replaced by {"array": that name}, is stored as JSON in the entry "state".
+    """
+    arrays: dict[str, np.ndarray] = {}
+
+    def strip(node, where):
+        if isinstance(node, np.ndarray):
+            arrays[where] = node
+            return {"array": where}
+        if isinstance(node, dict):
+            return {str(k): strip(v, f"{where}/{k}") for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return [strip(v, f"{where}/{i}") for i, v in enumerate(node)]
+        return node.item() if isinstance(node, np.generic) else node
+
+    tree = json.dumps(strip(state, "state"))
+    _write_npz(Path(path), {**arrays, "format": np.array(STATE_FORMAT), "state": np.array(tree)})
+
+
+def load_state(path) -> dict:
+    """Read what `save_state` wrote; a ValueError says what is wrong with a damaged file."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        if str(arrays.get("format")) != STATE_FORMAT:
+            raise ValueError("it has no state saved by nn.save_state")
+        tree = json.loads(str(arrays["state"]))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"{path} is not a state file saved by nn.save_state ({e})") from None
+
+    def fill(node):
+        if isinstance(node, dict):
+            if set(node) == {"array"} and isinstance(node["array"], str):
+                return arrays[node["array"]]
+            return {k: fill(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fill(v) for v in node]
+        return node
+
+    try:
+        return fill(tree)
+    except KeyError as e:
+        raise ValueError(f"{path} lacks the array {e} that its state names: it is damaged"
+                         ) from None
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez to a temporary file beside `path`, then rename: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def _build_layers(architecture, path) -> list[Layer]:
@@ -183,5 +254,5 @@ def _build_layers(architecture, path) -> list[Layer]:
     return layers
 
 
-__all__ = ["Sequential", "cnn", "mlp", "save", "load", "model_arrays",
+__all__ = ["Sequential", "cnn", "mlp", "save", "load", "save_state", "load_state", "model_arrays",
            "Conv2D", "Dense", "Dropout", "Flatten", "MaxPool2D", "ReLU"]

@@ -1,14 +1,14 @@
 """Digits drawn the way people draw them on the page, read by preprocess + the committed model.
 
-    python scripts/hand_drawn.py                 # accuracy per style, pen and placement
-    python scripts/hand_drawn.py --failures DIR  # also a sheet per failure: canvas, 28x28, MNIST
+    python -m scripts.hand_drawn                 # accuracy per style, pen and placement
+    python -m scripts.hand_drawn --failures DIR  # also a sheet per failure: canvas, 28x28
 
 evaluate_drawings.py redraws MNIST's own digits, so it never shows a shape MNIST writers rarely
 used. This script draws hand-written *styles* as strokes, in unit coordinates (x right, y down):
 a 1 with and without a flag and a base, a 7 with and without a crossbar, a 4 open and closed, a 9
 with a straight and a curved tail, a 2 with and without a loop, and so on. Each is drawn with the
-page's three pens (3%, 6% and 10% of a 280 px canvas: 8.4, 16.8 and 28 px, round caps and joins,
-anti-aliased, black on transparent), at four placements: centred, slanted, small in a corner and
+page's three pens (digits.canvas.PENS: 8.4, 15.4 and 25.2 px on the page's 280 px canvas), black on
+transparent as the page exports it, at four placements: centred, slanted, small in a corner and
 huge. What it is not: a test set of real people; the shapes are one engineer's idea of them.
 """
 
@@ -20,17 +20,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import nn
+from digits.canvas import EXPORT_SIZE, PENS, place_strokes, render, to_png
+from digits.preprocess import BlankDrawingError, preprocess
 
-import nn  # noqa: E402
-from nn.preprocess import BlankDrawingError, preprocess  # noqa: E402
-
-CANVAS = 280
-PENS = {"thin": 8.4, "medium": 16.8, "thick": 28.0}  # the page's pens: 3%, 6%, 10% of 280 px
-SUPERSAMPLE = 4
+CANVAS = EXPORT_SIZE
 
 
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float,
@@ -78,50 +74,28 @@ STYLES: dict[int, dict[str, list[list[tuple[float, float]]]]] = {
         "slanted_tail": [arc(0.5, 0.3, 0.27, 0.25, 0, 365) + [(0.77, 0.3), (0.45, 0.95)]]},
 }
 
-# placement -> (longer side as a fraction of the canvas, left/top of the box, slant in degrees)
-PLACEMENTS = {"centre": (0.6, (0.2, 0.2), 0.0), "slant": (0.6, (0.2, 0.2), 15.0),
-              "corner": (0.25, (0.04, 0.04), 0.0), "huge": (0.95, (0.025, 0.025), 0.0)}
-
-
-def render(strokes, pen: float, size: float, where: tuple[float, float], slant: float) -> bytes:
-    """The strokes on a transparent CANVAS x CANVAS PNG, as the page exports them.
-
-    The strokes' pen centre lines fill a square box of ``size`` * CANVAS minus the pen (so the ink
-    is ``size`` of the canvas), sheared by ``slant`` degrees (leaning right)."""
-    s = SUPERSAMPLE
-    box = size * CANVAS - pen
-    left, top = where[0] * CANVAS + pen / 2, where[1] * CANVAS + pen / 2
-    shear = np.tan(np.radians(slant))
-    img = Image.new("L", (CANVAS * s, CANVAS * s), 0)
-    draw = ImageDraw.Draw(img)
-    r = pen * s / 2
-    for stroke in strokes:
-        pts = [((left + (x + shear * (0.5 - y) * 0.5) * box) * s, (top + y * box) * s)
-               for x, y in stroke]
-        draw.line(pts, fill=255, width=round(pen * s), joint="curve")
-        for x, y in (pts[0], pts[-1]):  # round caps
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    alpha = img.resize((CANVAS, CANVAS), Image.Resampling.BOX)
-    black = Image.new("L", (CANVAS, CANVAS), 0)
-    buf = io.BytesIO()
-    Image.merge("RGBA", (black, black, black, alpha)).save(buf, format="PNG")
-    return buf.getvalue()
+# placement -> (longer side as a fraction of the canvas, where in the free room, slant in degrees)
+PLACEMENTS = {"centre": (0.6, (0.5, 0.5), 0.0), "slant": (0.6, (0.5, 0.5), 15.0),
+              "corner": (0.25, (0.05, 0.05), 0.0), "huge": (0.95, (0.5, 0.5), 0.0)}
 
 
 def drawings():
     """Yield (digit, style, pen name, placement, png) for every combination."""
     for digit, styles in STYLES.items():
         for style, strokes in styles.items():
-            for pen_name, pen in PENS.items():
+            for pen_name, fraction in PENS.items():
+                pen = fraction * CANVAS
                 for place, (size, where, slant) in PLACEMENTS.items():
-                    if pen > 0.2 * size * CANVAS:  # a 28 px pen on a 70 px digit is a blot
+                    if pen > 0.2 * size * CANVAS:  # a 25 px pen on a 70 px digit is a blot
                         continue
-                    yield digit, style, pen_name, place, render(strokes, pen, size, where, slant)
+                    placed = place_strokes(strokes, CANVAS, size, pen, slant, where)
+                    png = to_png(render(placed, (CANVAS, CANVAS), pen, smoothing=False))
+                    yield digit, style, pen_name, place, png
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", default=str(ROOT / "weights" / "mnist_cnn.npz"))
+    parser.add_argument("--weights", default="weights/mnist_cnn.npz")
     parser.add_argument("--failures", type=Path, default=None, metavar="DIR")
     args = parser.parse_args(argv)
     model = nn.load(args.weights)

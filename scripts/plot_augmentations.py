@@ -1,6 +1,6 @@
-"""Draw what nn.augment does to real MNIST digits: docs/augmentations.png.
+"""Draw what digits.augment does to real MNIST digits: docs/augmentations.png.
 
-    python scripts/plot_augmentations.py [--data-dir DIR] [--out PATH] [--seed N] [--elastic F]
+    python -m scripts.plot_augmentations [--data-dir DIR] [--out PATH] [--seed N] [--elastic F]
 
 One column per digit 0..9 (the first of each in the training set); the top row is the original,
 the rows below are independent draws of `augment_batch` with its default strengths (plus an
@@ -11,18 +11,14 @@ the way people see their own drawing, although the network sees 1.0 = ink.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
-from nn.augment import augment_batch  # noqa: E402
-from nn.data import load_mnist, resolve_data_dir  # noqa: E402
+from digits.augment import augment_batch
+from digits.mnist import resolve_data_dir
+from digits.report import pyplot
+from nn.data import load_mnist
 
 ROWS = 8  # the original, then 7 augmented versions
 
@@ -43,6 +39,7 @@ def main() -> None:
     rows = [originals] + [augment_batch(originals, rng, elastic=args.elastic)
                           for _ in range(ROWS - 1)]
 
+    plt = pyplot()
     fig, axes = plt.subplots(ROWS, 10, figsize=(10, ROWS + 0.4))
     for r, batch in enumerate(rows):
         for c in range(10):
@@ -51,7 +48,7 @@ def main() -> None:
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r, 0].set_ylabel("original" if r == 0 else f"draw {r}", fontsize=9)
-    title = "nn.augment.augment_batch, default strengths"
+    title = "digits.augment.augment_batch, default strengths"
     fig.suptitle(title + (f", elastic={args.elastic:g}" if args.elastic else ""), fontsize=11)
     fig.tight_layout()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

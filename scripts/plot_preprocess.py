@@ -1,11 +1,11 @@
-"""Draw docs/preprocess_steps.png: two drawings going through every step of nn.preprocess.
+"""Draw docs/preprocess_steps.png: two drawings going through every step of digits.preprocess.
 
-    python scripts/plot_preprocess.py [--data-dir DIR] [--out docs/preprocess_steps.png]
+    python -m scripts.plot_preprocess [--data-dir DIR] [--out docs/preprocess_steps.png]
 
 The drawings are made like evaluate_drawings.py makes them (an MNIST *test* digit traced and drawn
 again with a pen on a transparent 280x280 canvas, as our page exports it): a small digit with a thin
 pen near a corner, and a big one with a thick pen. Each row shows the canvas, then exactly the
-images ``nn.preprocess.to_mnist_steps`` returns, then the MNIST digit the strokes came from.
+images ``digits.preprocess.to_mnist_steps`` returns, then the MNIST digit the strokes came from.
 """
 
 from __future__ import annotations
@@ -15,19 +15,15 @@ import io
 import sys
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from evaluate_drawings import render, trace  # noqa: E402
-from nn.data import load_mnist, resolve_data_dir  # noqa: E402
-from nn.preprocess import CENTRE, load_drawing, to_mnist_steps  # noqa: E402
+from digits.canvas import place_strokes, render, to_png
+from digits.mnist import resolve_data_dir
+from digits.preprocess import CENTRE, load_drawing, to_mnist_steps
+from digits.report import pyplot
+from digits.strokes import trace
+from nn.data import load_mnist
 
 # (MNIST test index, drawing conditions): thin pen, small, near the top-left corner; thick, big.
 DRAWINGS = (
@@ -48,6 +44,13 @@ COLUMNS = (
 )
 
 
+def draw(digit: np.ndarray, cond: dict) -> bytes:
+    """An MNIST digit traced and drawn again on a canvas under ``cond``, as a PNG."""
+    side, pen = cond["canvas"], cond["pen"]
+    strokes = place_strokes(trace(digit), side, cond["size"], pen, cond["slant"], cond["where"])
+    return to_png(render(strokes, (side, side), pen, smoothing=False), cond["background"])
+
+
 def checkerboard(png: bytes) -> np.ndarray:
     """The canvas over a grey checkerboard, so transparency shows: uint8 (H, W, 3)."""
     canvas = Image.open(io.BytesIO(png)).convert("RGBA")
@@ -61,13 +64,13 @@ def checkerboard(png: bytes) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default $MNIST_DIR)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "preprocess_steps.png")
+    parser.add_argument("--out", type=Path, default=Path("docs") / "preprocess_steps.png")
     args = parser.parse_args(argv)
     images, labels = load_mnist(resolve_data_dir(args.data_dir), "test")
-
+    plt = pyplot()
     fig, axes = plt.subplots(len(DRAWINGS), len(COLUMNS), figsize=(2.0 * len(COLUMNS), 4.9))
     for row, (index, cond) in enumerate(DRAWINGS):
-        png = render(trace(images[index]), cond)
+        png = draw(images[index], cond)
         steps = to_mnist_steps(load_drawing(png))
         shown = {"canvas": checkerboard(png), "original": images[index] / 255.0, **steps}
         shown["skeleton"] = np.maximum(steps["work"] * 0.45, steps["skeleton"])
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                 ax.plot([CENTRE], [CENTRE], "+", color="tab:red", markersize=9)
         pen = f"pen {cond['pen']:g} px, digit {cond['size']:.0%} of the canvas"
         axes[row, 0].set_ylabel(f"label {labels[index]}\n{pen}", fontsize=8)
-    fig.suptitle("nn.preprocess: a drawing -> the 28x28 image MNIST would have made of it",
+    fig.suptitle("digits.preprocess: a drawing -> the 28x28 image MNIST would have made of it",
                  fontsize=11)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)

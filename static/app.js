@@ -6,7 +6,7 @@
      It is re-drawn from the recorded strokes, not copied from the screen, so it is the same
      whatever the screen's size or devicePixelRatio, and always far below the server's
      2048 x 2048 limit.
-   - What the server does with it (nn/preprocess.py): ink = how much a pixel stands out from the
+   - What the server does with it (digits/preprocess.py): ink = how much a pixel stands out from the
      background (here: alpha), then MNIST's conventions: crop, pen width, 20 px box, centre of
      mass at (14, 14). It accepts white or black backgrounds too; this page simply sends the
      cleanest form.

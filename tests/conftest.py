@@ -1,11 +1,126 @@
-"""Shared fixtures: where the real MNIST files are."""
+"""Shared fixtures and drawing helpers: where the real MNIST files are, digits as strokes, and
+drawings made of them with digits.canvas (the one stroke renderer the app itself uses).
 
+Tests import the helpers directly (`from conftest import SEVEN, draw, png`); pytest puts this
+folder on the import path.
+"""
+
+import hashlib
+import io
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
+
+from digits.canvas import canvas_png, render, scale_strokes
+from nn.data import write_idx
 
 REPO = Path(__file__).resolve().parent.parent
+
+# ------------------------------------------------------------------------------------------------
+# digits as strokes, in the unit square (x right, y down), drawn the way people draw them
+
+_t = np.linspace(0, 2 * np.pi, 60)
+SEVEN = [[(0.2, 0.1), (0.8, 0.1), (0.4, 0.9)]]
+ONE = [[(0.5, 0.05), (0.5, 0.95)]]
+FOUR = [[(0.65, 0.05), (0.15, 0.62), (0.85, 0.62)], [(0.65, 0.05), (0.65, 0.95)]]
+ZERO = [list(zip(0.5 + 0.32 * np.sin(_t), 0.5 - 0.45 * np.cos(_t), strict=True))]
+# A 6 whose short diagonal stem meets the loop at a sharp angle: a thinning that erodes a
+# two-pixel diagonal from its end eats the stem of this one when it is drawn with a thick pen.
+_arc = np.radians(np.linspace(200, 560, 60))
+SIX = [[(0.62, 0.18), (0.42, 0.38)]
+       + list(zip(0.5 + 0.18 * np.cos(_arc), 0.63 + 0.17 * np.sin(_arc), strict=True))]
+SHAPES = {"seven": SEVEN, "one": ONE, "four": FOUR, "zero": ZERO}
+DIGITS = {0: ZERO, 1: ONE, 4: FOUR, 7: SEVEN}  # what the page and API tests draw
+
+
+def in_box(shape, left: float, top: float, side: float) -> list[list[tuple[float, float]]]:
+    """A unit-square shape moved into the square box (left, top, side), in the same units."""
+    return [[(left + x * side, top + y * side) for x, y in stroke] for stroke in shape]
+
+
+def on_page(digit: int) -> list[list[tuple[float, float]]]:
+    """A digit as a person draws it on the page: in canvas fractions, 64% of the canvas tall,
+    a little above the middle."""
+    return in_box(DIGITS[digit], 0.18, 0.15, 0.64)
+
+
+# ------------------------------------------------------------------------------------------------
+# drawings
+
+
+def draw(shape, canvas: int = 280, box: tuple[float, float, float] = (60, 40, 200),
+         pen: float = 12.0) -> np.ndarray:
+    """Coverage float32 (canvas, canvas) in 0..1 of `shape` scaled into the square box
+    (left, top, side) in pixels, drawn with a round pen `pen` px wide (digits.canvas.render)."""
+    return render(in_box(shape, *box), (canvas, canvas), pen, smoothing=False)
+
+
+def encode(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def png(coverage: np.ndarray, ink=(0, 0, 0), paper=(255, 255, 255), transparent=False) -> bytes:
+    """An RGBA PNG of `coverage`: ink colour over a paper colour, or over transparent black (the
+    browser canvas export: background pixels (0, 0, 0, 0), ink pixels (r, g, b, coverage))."""
+    a = coverage[:, :, None]
+    if transparent:
+        rgba = np.concatenate([np.broadcast_to(np.array(ink, np.float32), a.shape[:2] + (3,)) *
+                               (a > 0), a * 255], axis=2)
+    else:
+        rgb = a * np.array(ink, np.float32) + (1 - a) * np.array(paper, np.float32)
+        rgba = np.concatenate([rgb, np.full_like(a, 255)], axis=2)
+    return encode(Image.fromarray(np.round(rgba).astype(np.uint8), "RGBA"))
+
+
+def page_png(digit: int, background: str = "transparent", size: int = 280,
+             pen: str | float = "medium") -> bytes:
+    """The PNG the page exports for `digit` (see on_page), on any background."""
+    return canvas_png(on_page(digit), size, pen, background)
+
+
+def page_strokes(digit: int, size: float = 280) -> list[list[list[float]]]:
+    """The strokes the page sends for `digit`, in CSS pixels of a `size` px canvas."""
+    return [stroke.tolist() for stroke in scale_strokes(on_page(digit), size)]
+
+
+# ------------------------------------------------------------------------------------------------
+# small fake MNIST files
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Uncompressed IDX bytes, built by hand (independently of write_idx) to test the reader."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def fake_arrays() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1)
+    return {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": np.array([0, 1, 2, 9, 4, 5], dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (4, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": np.array([7, 3, 3, 8], dtype=np.uint8),
+    }
+
+
+def write_fake_mnist(folder: Path, gz: bool = True) -> dict[str, np.ndarray]:
+    arrays = fake_arrays()
+    for name, array in arrays.items():
+        write_idx(folder / (name + ".gz" if gz else name), array)
+    return arrays
+
+
+# ------------------------------------------------------------------------------------------------
+# fixtures
 
 
 @pytest.fixture(scope="session")

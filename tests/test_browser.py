@@ -11,13 +11,14 @@ Every test saves a screenshot in test-artifacts/.
 
 from __future__ import annotations
 
-import math
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import SEVEN, in_box, on_page
 
 pytestmark = pytest.mark.browser
 
@@ -33,23 +34,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3,
 ANSWER_TIMEOUT_MS = 20_000  # a generous ceiling for a loaded machine; not a speed test
 
 
-def ellipse(cx, cy, rx, ry, n=16):
-    return [(cx + rx * math.sin(t), cy - ry * math.cos(t))
-            for t in (2 * math.pi * i / n for i in range(n + 1))]
-
-
-# Strokes in fractions (0..1) of the canvas, drawn the way people draw these digits.
-DIGITS = {
-    1: [[(0.47, 0.18), (0.52, 0.82)]],
-    7: [[(0.28, 0.22), (0.72, 0.22), (0.62, 0.40), (0.46, 0.82)]],
-    0: [ellipse(0.5, 0.5, 0.21, 0.32)],
-    4: [[(0.40, 0.18), (0.28, 0.58), (0.72, 0.58)], [(0.60, 0.30), (0.60, 0.84)]],
-}
-
-
-def scaled(strokes, scale, dx, dy):
-    """The same strokes shrunk by `scale` and moved by (dx, dy): a small digit off-centre."""
-    return [[(x * scale + dx, y * scale + dy) for x, y in stroke] for stroke in strokes]
+DIGITS = {digit: on_page(digit) for digit in (1, 7, 0, 4)}  # canvas fractions (conftest)
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -131,11 +116,13 @@ def canvas_point(page, x, y):
 
 
 def draw_with_mouse(page, strokes, steps=5):
+    """Mouse strokes through the points, with `steps` moves per straight piece (one per piece
+    when the points are already dense, as a drawn curve's are)."""
     for stroke in strokes:
         page.mouse.move(*canvas_point(page, *stroke[0]))
         page.mouse.down()
         for x, y in stroke[1:]:
-            page.mouse.move(*canvas_point(page, x, y), steps=steps)
+            page.mouse.move(*canvas_point(page, x, y), steps=steps if len(stroke) < 10 else 1)
         page.mouse.up()
 
 
@@ -150,9 +137,10 @@ def draw_with_finger(page, strokes, steps=4):
 
     for stroke in strokes:
         touch("touchStart", *stroke[0])
+        moves = steps if len(stroke) < 10 else 1  # a drawn curve's points are dense already
         for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
-            for i in range(1, steps + 1):
-                touch("touchMove", x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+            for i in range(1, moves + 1):
+                touch("touchMove", x0 + (x1 - x0) * i / moves, y0 + (y1 - y0) * i / moves)
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     cdp.detach()
 
@@ -222,7 +210,7 @@ def test_any_pen_width_is_read(laptop, pen):
 
 
 def test_small_digit_in_a_corner_is_read(laptop):
-    draw_with_mouse(laptop, scaled(DIGITS[7], 0.35, 0.03, 0.05))
+    draw_with_mouse(laptop, in_box(SEVEN, 0.03, 0.05, 0.35))
     assert answer(laptop) == 7
 
 

@@ -1,15 +1,14 @@
-"""evaluate_drawings.py: simulated drawings are real canvases, cover every condition, and are read.
+"""evaluate_drawings.py: simulated drawings cover every condition, repeat per seed, and are read.
 
 The fast tests draw digits typeset with Pillow's own font, so they need no data; a nearest-template
 model built here from those digits checks the whole chain draw -> PNG -> preprocess -> predict.
-The slow test runs the script itself on real MNIST with the committed weights.
+The slow test runs the script itself on real MNIST with the committed weights. (How a drawing is
+put on a canvas is digits.canvas's, tested in test_canvas.py.)
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import evaluate_drawings as ev
 import nn
-from nn.preprocess import load_drawing, stroke_width, to_mnist
+from digits.preprocess import to_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,72 +36,6 @@ def typeset_digits() -> np.ndarray:
 
 
 DIGITS = typeset_digits()
-
-
-def bbox(alpha: np.ndarray) -> tuple[int, int, int, int]:
-    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
-
-
-def condition(**changes) -> dict:
-    cond = {"canvas": 280, "size": 0.6, "pen": 10.0, "slant": 0.0,
-            "background": "transparent", "where": [0.5, 0.5]}
-    return {**cond, **changes}
-
-
-# ------------------------------------------------------------------------------------------------
-# tracing and rendering
-
-
-def test_trace_links_neighbouring_skeleton_pixels_only():
-    seg = ev.trace(DIGITS[7])
-    lengths = np.hypot(*(seg[:, 1] - seg[:, 0]).T)
-    assert len(seg) > 20 and lengths.max() <= np.sqrt(2) / ev.TRACE_SCALE + 1e-9
-    assert seg.min() >= 0 and seg.max() <= 28
-
-
-@pytest.mark.parametrize(("background", "paper", "ink"), [
-    ("transparent", (0, 0, 0, 0), (0, 0, 0, 255)),  # what the page's canvas exports
-    ("white", (255, 255, 255, 255), (0, 0, 0, 255)),
-    ("black", (0, 0, 0, 255), (255, 255, 255, 255)),
-])
-def test_rendered_canvas_is_a_png_with_the_chosen_background(background, paper, ink):
-    data = ev.render(ev.trace(DIGITS[4]), condition(background=background, canvas=350))
-    img = Image.open(io.BytesIO(data))
-    assert img.format == "PNG" and img.mode == "RGBA" and img.size == (350, 350)
-    rgba = np.asarray(img)
-    assert tuple(rgba[0, 0]) == paper
-    assert (rgba.reshape(-1, 4) == ink).all(axis=1).sum() > 300  # solid ink inside the strokes
-    levels = np.unique(rgba[..., 3 if background == "transparent" else 0])
-    assert len(levels) > 10  # anti-aliased: 4x4 supersampling gives up to 17 levels
-
-
-@pytest.mark.parametrize(("size", "pen"), [(0.25, 2.0), (0.6, 12.0), (0.95, 40.0)])
-def test_rendered_digit_has_the_chosen_size_and_pen(size, pen):
-    cond = condition(size=size, pen=pen)
-    ink = load_drawing(ev.render(ev.trace(DIGITS[2]), cond))
-    top, bottom, left, right = bbox(ink >= 0.5)
-    assert max(bottom - top, right - left) + 1 == pytest.approx(size * 280, abs=3)
-    assert stroke_width(ink) == pytest.approx(pen, rel=0.25)
-
-
-@pytest.mark.parametrize("where", [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-def test_a_digit_can_touch_any_edge_but_never_leaves_the_canvas(where):
-    cond = condition(where=where, pen=8.0)
-    alpha = np.asarray(Image.open(io.BytesIO(ev.render(ev.trace(DIGITS[0]), cond))))[..., 3]
-    top, bottom, left, right = bbox(alpha > 0)
-    assert (left if where[0] == 0 else 279 - right) <= 2
-    assert (top if where[1] == 0 else 279 - bottom) <= 2
-
-
-def test_positive_slant_leans_the_digit_right():
-    def centre_x(rows: slice, slant: float) -> float:
-        ink = load_drawing(ev.render(ev.trace(DIGITS[1]), condition(slant=slant)))[rows]
-        return float(ink.sum(axis=0) @ np.arange(280) / ink.sum())
-
-    top, bottom = slice(0, 110), slice(170, 280)  # the digit spans rows 56..224
-    assert centre_x(top, 20.0) - centre_x(bottom, 20.0) > 15
-    assert centre_x(top, -20.0) - centre_x(bottom, -20.0) < -15
 
 
 # ------------------------------------------------------------------------------------------------
@@ -171,12 +104,6 @@ def test_evaluate_reads_drawn_digits_and_reports_every_condition(tmp_path):
 # the script, on real MNIST with the committed weights
 
 
-def mnist_dir() -> Path:
-    env = os.environ.get("MNIST_DIR")
-    path = Path(env) if env else REPO.parent / "shared" / "mnist"
-    return path if path.is_absolute() else REPO / path
-
-
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "evaluate_drawings.py", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
@@ -189,10 +116,10 @@ def test_missing_weights_exit_1_with_one_clear_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_committed_model_reads_drawn_mnist_digits_well_above_chance(tmp_path):
+def test_committed_model_reads_drawn_mnist_digits_well_above_chance(tmp_path, mnist_dir):
     weights = REPO / "weights" / "mnist_cnn.npz"
     assert weights.is_file(), f"{weights} is missing: train with `python train.py` first"
-    result = run("--n", "60", "--seed", "1", "--json", "--data-dir", str(mnist_dir()),
+    result = run("--n", "60", "--seed", "1", "--json", "--data-dir", str(mnist_dir),
                  "--save-examples", str(tmp_path))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
-"""A model file round-trips exactly, and a file that is not one is refused with a clear reason."""
+"""A model file round-trips exactly, a file that is not one is refused with a clear reason, and a
+training state (model, optimiser, generators) saved with save_state comes back whole."""
 
 import json
 import zipfile
@@ -107,3 +108,49 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, model):
     nn.save(model, path)
     nn.save(model, path)
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_a_training_state_round_trips_and_continues_exactly(tmp_path, model, images):
+    adam = nn.Adam(model.parameters())
+    y = np.arange(5)
+
+    def step():
+        _, dlogits = nn.softmax_cross_entropy(model.forward(images, train=True), y)
+        model.backward(dlogits)
+        adam.step()
+
+    step()
+    nn.save_state(tmp_path / "s.npz", {"model": model.state_dict(),
+                                       "optimiser": adam.state_dict(), "epoch": 1})
+    step()  # the original run goes on ...
+    state = nn.load_state(tmp_path / "s.npz")
+    again = nn.cnn(seed=99, dropout=0.25)  # ... and a fresh model takes up from the file
+    again.load_state_dict(state["model"])
+    adam2 = nn.Adam(again.parameters())
+    adam2.load_state_dict(state["optimiser"])
+    _, dlogits = nn.softmax_cross_entropy(again.forward(images, train=True), y)
+    again.backward(dlogits)
+    adam2.step()
+    assert state["epoch"] == 1 and adam2.t == adam.t == 2
+    for (p1, _), (p2, _) in zip(model.parameters(), again.parameters()):
+        for k in p1:
+            np.testing.assert_array_equal(p1[k], p2[k])
+
+
+def test_a_state_of_another_architecture_is_refused(model):
+    with pytest.raises(ValueError, match="another architecture"):
+        nn.mlp().load_state_dict(model.state_dict())
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 half a file"])
+def test_a_damaged_state_file_is_refused(tmp_path, content):
+    path = tmp_path / "s.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a state file saved by nn.save_state"):
+        nn.load_state(path)
+
+
+def test_a_model_file_is_not_a_state_file(tmp_path, model):
+    nn.save(model, tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="not a state file"):
+        nn.load_state(tmp_path / "m.npz")

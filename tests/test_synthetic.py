@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nn.synthetic import DIGITS, render, synthetic_digits
+from digits.synthetic import DIGITS, render, synthetic_digits
 
 
 def test_synthetic_digits_are_balanced_repeatable_and_in_range():
@@ -16,7 +16,7 @@ def test_synthetic_digits_are_balanced_repeatable_and_in_range():
 
 
 def test_synthetic_digits_follow_mnist_conventions():
-    """Centre of mass at (14, 14) and a 20 px box: they went through nn.preprocess.to_mnist."""
+    """Centre of mass at (14, 14) and a 20 px box: they went through digits.preprocess.to_mnist."""
     x, _ = synthetic_digits(30, np.random.default_rng(0))
     rows, cols = np.indices((28, 28))
     for image in x:

@@ -1,20 +1,42 @@
-"""The pictures train.py draws after a run: curves, confusion matrix, misclassified digits.
+"""What a run reports besides its numbers: the machine it ran on, and its pictures.
 
-Matplotlib with the Agg backend (files only, no screen). Each function takes plain data and a
-path and returns the path, so a notebook can call them too.
+`cpu_name()` names the processor for reports and benchmarks. The plots (curves, confusion matrix,
+misclassified digits) use Matplotlib with the Agg backend (files only, no screen); each function
+takes plain data and a path and returns the path, so a notebook can call them too.
 """
 
+import os
+import platform
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import numpy as np  # noqa: E402
+
+def cpu_name() -> str:
+    """The processor's model name and core count, e.g. "AMD EPYC 7B13 (2 cores)"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only), imported when a picture is drawn:
+    Matplotlib takes about half a second to import, which nothing but a plot needs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def plot_curves(history: list[dict], path: Path) -> Path:
     """Training loss, and train/validation accuracy, per epoch."""
+    plt = pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     left.plot(epochs, [h["loss"] for h in history], "o-", color="#3366aa")
@@ -36,6 +58,7 @@ def plot_curves(history: list[dict], path: Path) -> Path:
 
 def plot_confusion(confusion: list[list[int]], path: Path) -> Path:
     """Test-set confusion matrix; the diagonal is greyed so the mistakes stand out."""
+    plt = pyplot()
     c = np.array(confusion)
     off = c.copy()
     np.fill_diagonal(off, 0)
@@ -57,6 +80,7 @@ def plot_confusion(confusion: list[list[int]], path: Path) -> Path:
 def plot_errors(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray, path: Path,
                 limit: int = 60) -> Path:
     """A grid of misclassified test digits, each titled 'true -> predicted'."""
+    plt = pyplot()
     wrong = np.flatnonzero(labels != predictions)[:limit]
     cols = 10
     rows = max(1, -(-len(wrong) // cols))

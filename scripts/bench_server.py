@@ -1,9 +1,9 @@
 """How fast does serve.py answer? The real server, real HTTP, a real drawing.
 
-    python -m benchmarks.server            # human-readable
-    python -m benchmarks.server --json     # ... and one JSON object as the last line
+    python -m scripts.bench_server            # human-readable
+    python -m scripts.bench_server --json     # ... and one JSON object as the last line
 
-It starts `python serve.py --port 0` (waitress, serve.THREADS threads, the committed weights) in a
+It starts `python serve.py --port 0` (its default threads, the committed weights) in a
 subprocess, then posts the PNG a 280x280 page canvas exports for a drawn "7":
 
 1. latency: `requests` sequential requests on one keep-alive connection. "server" is the time
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import base64
 import http.client
-import io
 import json
 import os
 import subprocess
@@ -35,25 +34,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+
+from digits.canvas import canvas_png
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = str(ROOT / "weights" / "mnist_cnn.npz")
 WARMUP = 20
 
 
-def canvas_png(size: int = 280) -> bytes:
-    """A "7" drawn like the page draws it: black round-pen ink on a transparent canvas."""
-    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    pen = round(0.055 * size)
-    points = [(0.28 * size, 0.20 * size), (0.72 * size, 0.20 * size), (0.45 * size, 0.85 * size)]
-    draw.line(points, fill=(0, 0, 0, 255), width=pen, joint="curve")
-    for x, y in points:
-        draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=(0, 0, 0, 255))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+SEVEN = [[(0.28, 0.20), (0.72, 0.20), (0.45, 0.85)]]  # a "7" in canvas fractions
 
 
 def start_server(weights: str) -> tuple[subprocess.Popen, str, int]:
@@ -164,10 +153,8 @@ def measure_throughput(host: str, port: int, body: bytes, seconds: float, client
 def bench_server(weights: str = DEFAULT_WEIGHTS, requests: int = 500, seconds: float = 5.0,
                  clients: int = 8) -> dict:
     """Start serve.py with `weights` and measure it; see the module docstring for the method."""
-    import serve  # the same THREADS setting the server uses, reported with the numbers
-
     body = json.dumps({"image": "data:image/png;base64," +
-                       base64.b64encode(canvas_png()).decode("ascii")}).encode()
+                       base64.b64encode(canvas_png(SEVEN)).decode("ascii")}).encode()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     proc, host, port = start_server(weights)
     try:
@@ -183,7 +170,6 @@ def bench_server(weights: str = DEFAULT_WEIGHTS, requests: int = 500, seconds: f
             1000 * (cpu_after - cpu_before) / (throughput["requests"] + throughput["errors"]))
     return {
         "server": "waitress",
-        "threads": serve.THREADS,
         "weights": Path(weights).name,
         "body_bytes": len(body),
         "latency": latency,
@@ -202,14 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args(argv)
     if not Path(args.weights).exists():
-        print(f"benchmarks.server: no weights at {args.weights}; train first (python train.py) "
+        print(f"scripts.bench_server: no weights at {args.weights}; train first (python train.py) "
               "or pass --weights PATH", file=sys.stderr)
         return 1
 
     result = bench_server(args.weights, args.requests, args.seconds, args.clients)
     lat, thr = result["latency"], result["throughput"]
     parts = ", ".join(f"{k} {v:.2f}" for k, v in lat["server_breakdown_median_ms"].items())
-    print(f"serve.py on waitress ({result['threads']} threads), {result['weights']}, "
+    print(f"serve.py on waitress, {result['weights']}, "
           f"{result['body_bytes']} byte request (280x280 canvas PNG)")
     print(f"latency over {lat['requests']} sequential keep-alive requests: "
           f"server median {lat['server_median_ms']:.2f} ms, p99 {lat['server_p99_ms']:.2f} ms; "

@@ -16,10 +16,10 @@ Every training batch goes through `augment_batch`, which gives each image its ow
    3x3 neighbourhood (thicker pen), or a lifted background level that peels off the soft edge of
    the stroke (thinner pen).
 
-The drawings the network sees in use have been through nn/preprocess.py (cropped, longer side fitted
-to 20 px, centre of mass centred, pen width brought near MNIST's), so shifts and scales are kept
-modest; slant, pen and shape variation are what remain. Rotations stay modest too, so that a 6 never
-turns into a 9.
+The drawings the network sees in use have been through digits/preprocess.py (cropped, longer side
+fitted to 20 px, centre of mass centred, pen width brought near MNIST's), so shifts and scales are
+kept modest; slant, pen and shape variation are what remain. Rotations stay modest too, so that a
+6 never turns into a 9.
 
 The two pixel loops are numba kernels, each beside a NumPy twin (`*_reference`, same signature)
 that a test compares them with; `NUMBA_DISABLE_JIT=1` makes them plain Python. They run on one
@@ -270,7 +270,7 @@ def _checked(images: np.ndarray) -> np.ndarray:
 
 
 def _benchmark(batch_size: int = 128, repeats: int = 300) -> None:
-    """`python -m nn.augment`: median time of augment_batch on a batch of MNIST-sized images."""
+    """`python -m digits.augment`: median time of augment_batch on a batch of MNIST-sized images."""
     import time
 
     rng = np.random.default_rng(0)

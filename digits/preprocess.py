@@ -10,9 +10,8 @@ A network trained on MNIST only knows MNIST's conventions, so a drawing must be 
    and put the intensity-weighted centre of mass at (14, 14) of a 28x28 field.
 
 ``preprocess`` is the two in a row, used by the server for both the prediction and the preview.
-The pen step (thinning, redrawing, stroke width) lives in ``nn.strokes``; ``stroke_width`` and
-``thin`` are still importable from here. ``to_mnist_steps`` returns every intermediate image so
-the README figure shows exactly this code.
+The pen step (thinning, redrawing, stroke width) lives in ``digits.strokes``. ``to_mnist_steps``
+returns every intermediate image, so the README figure shows exactly this code.
 
 What this module deliberately is not: a photo pipeline. It expects a drawing on a plain background
 (a canvas export or a scan); it does not deskew, denoise paper texture or find a digit among others.
@@ -26,16 +25,11 @@ import struct
 import numpy as np
 from PIL import Image
 
-from nn.strokes import redraw, stroke_width, strokes_mask, thin
+from digits.strokes import redraw, stroke_width, strokes_mask, thin
 
-__all__ = [  # stroke_width and thin live in nn.strokes; imported from here too, as they used to be
-    "BlankDrawingError", "ImageError", "ImageTooLargeError", "load_drawing", "preprocess",
-    "stroke_width", "thin", "to_mnist", "to_mnist_steps",
-]
+MAX_SIDE = 2048  # the API takes canvas exports up to 2048x2048; larger is refused before decoding
 
-MAX_SIDE = 2048  # canvas exports up to 2048x2048 (DESIGN.md); larger is refused before decoding
-
-# --- MNIST's conventions, measured on the 60,000 training images (see tests/test_preprocess.py) ---
+# --- MNIST's conventions, measured on the 60,000 training images (tests/test_preprocess.py) ---
 BOX_SIDE = 20  # the bounding box of pixels >= 0.5 has its longer side 20 px (mean 19.98)
 CENTRE = 14.0  # mean centre of mass is (13.997, 14.006) in (row, col), pixel centres at 0..27
 # Stroke width of MNIST digits at 28x28: stroke_width() gives a median of 2.75 px (10th-90th
@@ -199,19 +193,15 @@ def _check_ink(ink: np.ndarray) -> np.ndarray:
     return np.clip(ink.astype(np.float32, copy=False), 0.0, 1.0)
 
 
-def to_mnist_steps(ink: np.ndarray, *, normalise_pen: bool = True) -> dict[str, np.ndarray]:
-    """Every step of ``to_mnist``, for figures and tests.
+def to_mnist(ink: np.ndarray, *, normalise_pen: bool = True,
+             steps: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Turn an ink map into the 28x28 image MNIST would have made of the same drawing.
 
     Inputs:  ink, float (H, W) in 0..1, 1 = ink (from ``load_drawing``); normalise_pen=False
-             skips the thinning and redrawing (to measure what that step is worth).
-    Returns: dict of float32 images, in order:
-             "ink" (H, W), the input;
-             "crop" (h, w), the bounding box of ink >= 0.5;
-             "work" (longer side 80), the crop area-resampled to 4x the final scale;
-             "skeleton" (same shape), the centre lines of the strokes, stray dots left out;
-             "thickness" (longer side ~80), the skeleton redrawn with MNIST's pen, cropped;
-             "scaled" (longer side 20), that shape at the final scale;
-             "mnist" (28, 28), the same, centred by centre of mass.
+             skips the thinning and redrawing (to measure what that step is worth); steps, a dict
+             to fill with the intermediate images (see ``to_mnist_steps``), or None.
+    Returns: float32 (28, 28) in 0..1, MNIST polarity: longer side of the ink 20 px, pen about
+             STROKE_WIDTH px, centre of mass at (14, 14).
     Raises:  BlankDrawingError when there is no ink, only a speck, or only a dot.
              ValueError when ``ink`` is not a 2-D array of finite numbers.
     """
@@ -230,13 +220,34 @@ def to_mnist_steps(ink: np.ndarray, *, normalise_pen: bool = True) -> dict[str, 
         thick = np.where(mask, work, 0.0).astype(np.float32)
     top, bottom, left, right = _bbox(thick >= INK_THRESHOLD)  # the pen is >= 1 px: never None
     thick = thick[top:bottom, left:right]  # (h', w'), longer side about WORK
+    mnist = _centre(thick, BOX_SIDE / max(thick.shape))  # one resampling, straight to 28x28
+    if steps is not None:
+        steps.update(ink=ink, crop=crop, work=work, skeleton=skeleton.astype(np.float32),
+                     thickness=thick, mnist=mnist)
+    return mnist
 
+
+def to_mnist_steps(ink: np.ndarray, *, normalise_pen: bool = True) -> dict[str, np.ndarray]:
+    """Every step of ``to_mnist``, for figures and tests.
+
+    Returns: dict of float32 images, in order:
+             "ink" (H, W), the input;
+             "crop" (h, w), the bounding box of ink >= 0.5;
+             "work" (longer side 80), the crop area-resampled to 4x the final scale;
+             "skeleton" (same shape), the centre lines of the strokes, stray dots left out;
+             "thickness" (longer side ~80), the skeleton redrawn with MNIST's pen, cropped;
+             "scaled" (longer side 20), that shape at the final scale (for figures only: ``mnist``
+             is resampled from "thickness" directly);
+             "mnist" (28, 28), the same, centred by centre of mass.
+    """
+    steps: dict[str, np.ndarray] = {}
+    to_mnist(ink, normalise_pen=normalise_pen, steps=steps)
+    thick = steps["thickness"]
     scale = BOX_SIDE / max(thick.shape)
-    scaled = _resize(thick, max(1, round(thick.shape[0] * scale)),
-                     max(1, round(thick.shape[1] * scale)))  # for the figure
-    mnist = _centre(thick, scale)  # samples "thickness" directly: one resampling, not two
-    return {"ink": ink, "crop": crop, "work": work, "skeleton": skeleton.astype(np.float32),
-            "thickness": thick, "scaled": scaled, "mnist": mnist}
+    steps["scaled"] = _resize(thick, max(1, round(thick.shape[0] * scale)),
+                              max(1, round(thick.shape[1] * scale)))
+    return {key: steps[key] for key in
+            ("ink", "crop", "work", "skeleton", "thickness", "scaled", "mnist")}
 
 
 def _crop(ink: np.ndarray, box: tuple[int, int, int, int]):
@@ -269,7 +280,7 @@ def _redraw(mask: np.ndarray, skeleton: np.ndarray) -> np.ndarray | None:
     """Redraw a shape with a round pen that will be STROKE_WIDTH px wide at 28x28.
 
     Inputs:  mask, bool (h, w), the strokes; skeleton, bool (h, w), their centre lines.
-    Returns: float32 (h + 2p, w + 2p) in 0..1 (``nn.strokes.redraw``); None when the skeleton
+    Returns: float32 (h + 2p, w + 2p) in 0..1 (``digits.strokes.redraw``); None when the skeleton
              spans under a quarter of WORK (a dot or a blob: no strokes to redraw).
 
     The final box (BOX_SIDE px) holds the skeleton's extent E plus one pen width, so the pen in
@@ -320,17 +331,6 @@ def _centre(thick: np.ndarray, scale: float) -> np.ndarray:
         cy += err_y / scale
         cx += err_x / scale
     return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def to_mnist(ink: np.ndarray, *, normalise_pen: bool = True) -> np.ndarray:
-    """Turn an ink map into the 28x28 image MNIST would have made of the same drawing.
-
-    Inputs:  ink, float (H, W) in 0..1, 1 = ink; normalise_pen as in ``to_mnist_steps``.
-    Returns: float32 (28, 28) in 0..1, MNIST polarity: longer side of the ink 20 px, pen about
-             STROKE_WIDTH px, centre of mass at (14, 14).
-    Raises:  BlankDrawingError when nothing (or only a speck or a dot) is drawn.
-    """
-    return to_mnist_steps(ink, normalise_pen=normalise_pen)["mnist"]
 
 
 def preprocess(data: bytes) -> np.ndarray:

@@ -5,18 +5,18 @@ screen also write a 1 with a long flag or a base, a European 1 (a long up-stroke
 crossbar, a closed 4, a looped 2... A model trained on MNIST alone reads a long-flagged 1 as a 7
 with high confidence. This module draws every digit from small random stroke programs (each
 digit has several styles, every length, angle and curve jittered), renders them with a random
-pen on a canvas and sends the canvas through `nn.preprocess.to_mnist`, exactly the path a
-drawing on the page takes. train.py adds a few thousand of these to the 55,000 MNIST training
-images; validation and test stay pure MNIST.
+pen on a canvas (digits.canvas, the one stroke renderer) and sends the canvas through
+`digits.preprocess.to_mnist`, exactly the path a drawing on the page takes. train.py adds a few
+thousand of these to the 55,000 MNIST training images; validation and test stay pure MNIST.
 
 What this is not: handwriting. The strokes are one programmer's idea of each style; they
 widen what the network has seen, they do not replace people's digits.
 """
 
 import numpy as np
-from PIL import Image, ImageDraw
 
-from .preprocess import BlankDrawingError, to_mnist
+from digits.canvas import render as render_strokes
+from digits.preprocess import BlankDrawingError, to_mnist
 
 CANVAS = 96  # px: rendering size before preprocessing (which resamples to 28x28 anyway)
 
@@ -129,16 +129,11 @@ def render(strokes, rng) -> np.ndarray:
     transform = np.array([[c, -s], [s, c]]) @ np.array([[aspect, slant], [0.0, 1.0]])
     pen = _u(rng, 0.04, 0.14) * CANVAS
     box = 0.55 * CANVAS  # with the worst rotation, slant, aspect and pen: still 3 px from the edge
-    img = Image.new("L", (CANVAS, CANVAS), 0)
-    draw = ImageDraw.Draw(img)
+    drawn = []
     for stroke in strokes:
         pts = np.asarray(stroke, dtype=np.float64) + rng.normal(0, 0.012, (len(stroke), 2))
-        pts = (pts - 0.5) @ transform.T * box + CANVAS / 2
-        xy = [tuple(p) for p in pts]
-        draw.line(xy, fill=255, width=max(1, round(pen)), joint="curve")
-        for x, y in (xy[0], xy[-1]):                 # round caps
-            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
-    return np.asarray(img, dtype=np.float32) / 255.0
+        drawn.append((pts - 0.5) @ transform.T * box + CANVAS / 2)
+    return render_strokes(drawn, (CANVAS, CANVAS), pen, smoothing=False)
 
 
 def synthetic_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

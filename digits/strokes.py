@@ -1,8 +1,9 @@
 """Pen strokes in an image: how wide they are, where their centre lines run, and drawing them again.
 
-``nn.preprocess`` uses these three to give a drawing MNIST's pen width whatever pen it was drawn
+``digits.preprocess`` uses these three to give a drawing MNIST's pen width whatever pen it was drawn
 with: ``thin`` finds the centre lines, ``redraw`` draws them again with another round pen, and
-``stroke_width`` measures the pen (of a drawing, or of an MNIST digit to compare with).
+``stroke_width`` measures the pen (of a drawing, or of an MNIST digit to compare with). ``trace``
+turns an MNIST digit into strokes, so that it can be drawn again like a person's drawing.
 
 What this module deliberately is not: a general skeletoniser. ``thin`` keeps topology and the
 strokes' ends for pen strokes a few to ~30 pixels wide; it does not prune spurs of ragged outlines
@@ -13,7 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from PIL import Image
 from scipy import ndimage
+
+TRACE_SCALE = 4  # MNIST digits are upsampled 4x (to 112x112) before tracing: smoother centre lines
 
 
 def stroke_width(ink: np.ndarray) -> float:
@@ -215,3 +219,33 @@ def redraw(mask: np.ndarray, skeleton: np.ndarray, pen: float) -> np.ndarray:
     grow = 0.5 * half_width + pen / 2
     blot = np.clip(grow + 0.5 - ndimage.distance_transform_edt(~core), 0.0, 1.0)
     return np.maximum(redrawn, blot).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------------
+# tracing
+
+
+def trace(digit: np.ndarray) -> np.ndarray:
+    """The strokes of an MNIST digit as segments between neighbouring skeleton pixels.
+
+    Inputs:  digit, uint8 (28, 28), MNIST polarity.
+    Returns: float64 (S, 2, 2), S segments of two (x, y) points in 28x28 pixel units; a lone
+             skeleton pixel becomes a segment of length zero (a dot).
+    """
+    side = 28 * TRACE_SCALE
+    big = Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR)
+    skeleton = thin(np.asarray(big) >= 128)  # (112, 112)
+    ys, xs = np.nonzero(skeleton)
+    pixels = list(zip(ys.tolist(), xs.tolist(), strict=True))  # row by row: a fixed order
+    on = set(pixels)
+    segments = []
+    for y, x in pixels:
+        linked = False
+        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1), (0, -1), (-1, -1), (-1, 0), (-1, 1)):
+            if (y + dy, x + dx) in on:
+                linked = True
+                if (dy, dx) in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each pair once
+                    segments.append(((x, y), (x + dx, y + dy)))
+        if not linked:
+            segments.append(((x, y), (x, y)))
+    return (np.array(segments, dtype=np.float64).reshape(-1, 2, 2) + 0.5) / TRACE_SCALE

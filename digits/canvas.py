@@ -1,0 +1,201 @@
+"""Pen strokes -> pixels: the one stroke renderer, and the page's pens.
+
+Everything in this project that draws strokes draws them here: the server when a drawing arrives
+as strokes, the training data drawn from real writers' pen traces and from synthetic styles, the
+evaluation, the scripts and the tests. One renderer means one idea of what a pen looks like.
+
+    strokes = [[(0.2, 0.1), (0.8, 0.1), (0.4, 0.9)]]              # a 7, in canvas fractions
+    png = canvas_png(strokes)                                       # what the page would send
+    ink = render(scale_strokes(strokes, 280), (280, 280), pen=16)   # float32 (280, 280) in 0..1
+
+A stroke is a sequence of (x, y) points, x to the right and y down, in pixels of the canvas for
+``render`` (pixel (i, j) covers x in [j, j + 1), y in [i, i + 1)). The pen is round: a pixel's ink
+is how much of it lies within pen / 2 of the stroke's centre line, anti-aliased over one pixel
+(clip(pen / 2 + 0.5 - d, 0, 1), d the distance from the pixel's centre to the nearest segment),
+which is what a browser's round caps and joins give. The page (static/app.js) smooths the points
+it records with quadratic curves through their midpoints; ``smooth`` does the same, so a drawing
+replayed here looks like the PNG the page exports.
+
+What this module is not: a general 2-D graphics library. One colour, round pens, no fills.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
+from PIL import Image
+
+# The page's pens, as fractions of the canvas width (static/app.js has the same table; a test
+# holds the two equal). On the page's 280 px export they are 8.4, 15.4 and 25.2 px wide.
+PENS = {"thin": 0.03, "medium": 0.055, "thick": 0.09}
+EXPORT_SIZE = 280  # the side of the PNG the page sends
+BACKGROUNDS = ("transparent", "white", "black")
+
+Strokes = Sequence[Sequence[Sequence[float]]]
+
+
+# ------------------------------------------------------------------------------------ geometry
+
+
+def smooth(points: np.ndarray, steps: int = 8) -> np.ndarray:
+    """The polyline the page draws for recorded points: float64 (P, 2) -> (Q, 2).
+
+    The page moves to the first point, draws a quadratic curve through the midpoint of each pair
+    of neighbours with the point between them as its control point, and a straight line to the
+    last point (app.js, drawStroke). Each curve becomes ``steps`` straight pieces.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if len(points) < 3:
+        return points
+    t = np.linspace(0.0, 1.0, steps + 1)[1:, None]  # (steps, 1)
+    out = [points[:1]]
+    start = points[0]
+    for i in range(1, len(points) - 1):
+        control, end = points[i], (points[i] + points[i + 1]) / 2
+        out.append((1 - t) ** 2 * start + 2 * (1 - t) * t * control + t ** 2 * end)
+        start = end
+    out.append(points[-1:])
+    return np.concatenate(out)
+
+
+def scale_strokes(strokes: Strokes, width: float, height: float | None = None) -> list[np.ndarray]:
+    """Strokes in fractions of a canvas (0..1) -> in its pixels, float64 (P, 2) each."""
+    factor = np.array([width, width if height is None else height], dtype=np.float64)
+    return [np.asarray(stroke, dtype=np.float64).reshape(-1, 2) * factor for stroke in strokes]
+
+
+def place_strokes(strokes: Strokes, side: int, size: float, pen: float, slant: float = 0.0,
+                  where: Sequence[float] = (0.5, 0.5)) -> list[np.ndarray]:
+    """Put strokes in any units on a square canvas of ``side`` px, as a person would draw them.
+
+    Inputs:  strokes, (x, y) points in any units, y down; size, the ink's longer side as a
+             fraction of the canvas (the pen included); pen, its width in px; slant, degrees of
+             shear, leaning right when > 0; where, (x, y) in 0..1: the position within the room
+             left free around the ink (0 = at the left/top edge, 1 = at the right/bottom edge).
+    Returns: the strokes in canvas pixels, float64 (P, 2) each, for ``render``.
+    """
+    arrays = [np.asarray(stroke, dtype=np.float64).reshape(-1, 2) for stroke in strokes]
+    points = np.concatenate(arrays)  # (P, 2)
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    shear = np.tan(np.radians(slant))
+    moved = [np.stack([(a[:, 0] - centre[0]) - shear * (a[:, 1] - centre[1]),
+                       a[:, 1] - centre[1]], axis=1) for a in arrays]
+    points = np.concatenate(moved)
+    extent = points.max(axis=0) - points.min(axis=0)  # (2,) centre lines' width, height
+    scale = max(size * side - pen, 1.0) / max(extent.max(), 1e-9)
+    low = points.min(axis=0) * scale - pen / 2
+    room = np.maximum(side - (extent * scale + pen), 0.0)  # free space along x and y
+    offset = -low + np.asarray(where, dtype=np.float64) * room
+    return [a * scale + offset for a in moved]
+
+
+def _segments(strokes: Strokes, smoothing: bool) -> np.ndarray:
+    """float64 (S, 4): every straight piece (x0, y0, x1, y1); a one-point stroke is a dot."""
+    pieces = []
+    for stroke in strokes:
+        points = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
+        if len(points) == 0:
+            continue
+        if smoothing:
+            points = smooth(points)
+        if len(points) == 1:
+            points = np.concatenate([points, points])
+        pieces.append(np.concatenate([points[:-1], points[1:]], axis=1))
+    return np.concatenate(pieces) if pieces else np.zeros((0, 4))
+
+
+# ------------------------------------------------------------------------------------ rendering
+
+
+@njit(cache=True)
+def _nearest(segments, height, width, reach):
+    """float64 (height, width): each pixel centre's distance to the nearest segment where it is
+    at most ``reach``, inf elsewhere. segments: float64 (S, 4) of (x0, y0, x1, y1).
+
+    Only the pixels in each segment's bounding box, widened by ``reach``, are visited: for a
+    drawing that is a few thousand per segment, not the whole canvas."""
+    nearest = np.full((height, width), np.inf)
+    for s in range(segments.shape[0]):
+        x0, y0, x1, y1 = segments[s, 0], segments[s, 1], segments[s, 2], segments[s, 3]
+        dx, dy = x1 - x0, y1 - y0
+        length2 = dx * dx + dy * dy
+        top = max(0, int(np.floor(min(y0, y1) - reach)))
+        bottom = min(height, int(np.ceil(max(y0, y1) + reach)) + 1)
+        left = max(0, int(np.floor(min(x0, x1) - reach)))
+        right = min(width, int(np.ceil(max(x0, x1) + reach)) + 1)
+        for i in range(top, bottom):
+            py = i + 0.5
+            for j in range(left, right):
+                px = j + 0.5
+                t = 0.0
+                if length2 > 0.0:
+                    t = min(1.0, max(0.0, ((px - x0) * dx + (py - y0) * dy) / length2))
+                ex, ey = px - (x0 + t * dx), py - (y0 + t * dy)
+                d = np.sqrt(ex * ex + ey * ey)
+                if d <= reach and d < nearest[i, j]:
+                    nearest[i, j] = d
+    return nearest
+
+
+def _nearest_reference(segments, height, width, reach):
+    """NumPy twin of ``_nearest``: every pixel against every segment."""
+    py, px = np.mgrid[0:height, 0:width] + 0.5  # (H, W) pixel centres
+    nearest = np.full((height, width), np.inf)
+    for x0, y0, x1, y1 in segments:
+        dx, dy = x1 - x0, y1 - y0
+        length2 = dx * dx + dy * dy
+        t = np.zeros_like(px) if length2 == 0 else np.clip(
+            ((px - x0) * dx + (py - y0) * dy) / length2, 0.0, 1.0)
+        d = np.hypot(px - (x0 + t * dx), py - (y0 + t * dy))
+        nearest = np.minimum(nearest, np.where(d <= reach, d, np.inf))
+    return nearest
+
+
+def render(strokes: Strokes, shape: tuple[int, int], pen: float, *,
+           smoothing: bool = True) -> np.ndarray:
+    """Draw strokes with a round pen: coverage float32 ``shape`` (H, W) in 0..1, 1 = ink.
+
+    Inputs:  strokes in this canvas's pixels (see the module docstring); pen, its width in px;
+             smoothing, draw the page's curves through the points (False: straight lines).
+    Returns: float32 (H, W). Ink outside the canvas is cut off, as on a real canvas.
+    """
+    if not pen > 0:
+        raise ValueError(f"the pen must be wider than 0 px, got {pen}")
+    height, width = int(shape[0]), int(shape[1])
+    radius = pen / 2
+    nearest = _nearest(_segments(strokes, smoothing), height, width, radius + 1.0)
+    # A pen narrower than a pixel covers at most its width of one: cap the edge ramp there.
+    return np.clip(radius + 0.5 - nearest, 0.0, min(1.0, pen)).astype(np.float32)
+
+
+def to_png(ink: np.ndarray, background: str = "transparent") -> bytes:
+    """Encode coverage (H, W) in 0..1 as the RGBA PNG a canvas exports.
+
+    background "transparent": black ink whose alpha is the coverage on transparent black (what a
+    browser's canvas.toDataURL gives); "white": black ink on white; "black": white ink on black.
+    """
+    if background not in BACKGROUNDS:
+        raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}")
+    level = np.clip(np.rint(np.asarray(ink, dtype=np.float32) * 255), 0, 255).astype(np.uint8)
+    height, width = level.shape
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    if background == "transparent":
+        rgba[..., 3] = level
+    else:
+        grey = 255 - level if background == "white" else level
+        rgba[..., :3] = grey[..., None]
+        rgba[..., 3] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def canvas_png(strokes: Strokes, size: int = EXPORT_SIZE, pen: str | float = "medium",
+               background: str = "transparent") -> bytes:
+    """Strokes in canvas fractions (0..1) drawn as the page exports them: a ``size`` px square
+    PNG, the pen one of PENS (a fraction of the canvas) or a width in px, smoothed like the page."""
+    width = PENS[pen] * size if isinstance(pen, str) else float(pen)
+    return to_png(render(scale_strokes(strokes, size), (size, size), width), background)

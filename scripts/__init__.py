@@ -1,0 +1,10 @@
+"""Secondary tools, each run from the repository's root as `python -m scripts.NAME`:
+
+    bench_server         how fast serve.py answers over real HTTP (bench.py --server runs it)
+    hand_drawn           hand-writing styles drawn with the page's pens, read by the model
+    plot_preprocess      docs/preprocess_steps.png: a drawing through every preprocessing step
+    plot_augmentations   docs/augmentations.png: what training-time augmentation does
+
+The numbers in the README come from the top-level commands (train.py, serve.py, bench.py,
+evaluate_drawings.py); these help look closer. No script imports another.
+"""
