@@ -10,7 +10,8 @@ Routes:
     GET  /                 the drawing page (static/index.html)
     GET  /static/<path>    its script, styles and icon
     GET  /api/health       {"status": "ok", "model": "mnist_cnn.npz", ...}
-    POST /api/predict      {"image": "data:image/png;base64,..."}
+    POST /api/predict      {"strokes": [[[x, y], ...], ...]}  (the page's form)
+                        or {"image": "data:image/png;base64,..."}
                         -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats]}
 
 What this file deliberately is not: it does no image maths. Turning a drawing of any size and
@@ -47,13 +48,15 @@ import waitress
 from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
 
 import nn
-from digits.preprocess import (
+from digits.drawing import (
+    MAX_POINTS,
     MAX_SIDE,
+    MAX_STROKES,
     BlankDrawingError,
-    ImageError,
-    ImageTooLargeError,
-    preprocess,
+    DrawingError,
+    DrawingTooLargeError,
 )
+from digits.preprocess import preprocess, preprocess_strokes
 
 # ----------------------------------------------------------------------------------------------
 # defaults (the command line overrides host, port and weights)
@@ -132,16 +135,18 @@ def create_app(model: Any, weights_name: str) -> Bottle:
             "model": weights_name,
             "max_body_bytes": MAX_BODY_BYTES,
             "max_image_side": MAX_SIDE,
+            "max_strokes": MAX_STROKES,
+            "max_points": MAX_POINTS,
         }
 
     @app.post("/api/predict")
     def predict():
         started, started_cpu = time.perf_counter(), time.thread_time()
-        image_bytes = _read_image_field()
+        drawing = _read_drawing()
         read = time.perf_counter()
         with compute_lock:
             locked = time.perf_counter()
-            x = _preprocess(image_bytes)  # float32 (28, 28), 1.0 = ink
+            x = _preprocess(drawing)  # float32 (28, 28), 1.0 = ink
             prepared = time.perf_counter()
             p = model.predict(x[None, None, :, :])[0]  # (1, 1, 28, 28) -> (10,)
         predicted = time.perf_counter()
@@ -184,20 +189,27 @@ def _static(path: str) -> HTTPResponse:
     return answer
 
 
-def _preprocess(image_bytes: bytes) -> np.ndarray:
-    """digits.preprocess, with its three kinds of refusal turned into HTTP status codes."""
+def _preprocess(drawing: dict) -> np.ndarray:
+    """digits.preprocess for either form, its three kinds of refusal turned into status codes."""
     try:
-        return preprocess(image_bytes)
-    except ImageTooLargeError as err:  # a subclass of ImageError: test it first
+        if "strokes" in drawing:
+            return preprocess_strokes(drawing["strokes"], drawing.get("pen"))
+        return preprocess(drawing["image"])
+    except DrawingTooLargeError as err:  # a subclass of DrawingError: test it first
         raise RequestError(413, _sentence(err)) from None
-    except ImageError as err:
+    except DrawingError as err:
         raise RequestError(400, _sentence(err)) from None
     except BlankDrawingError as err:
         raise RequestError(422, _sentence(err)) from None
 
 
-def _read_image_field() -> bytes:
-    """The PNG bytes inside a POST /api/predict request, or a RequestError saying what is wrong."""
+HOW_TO_SEND = ('send {"strokes": [[[x, y], ...], ...]} or {"image": '
+               '"data:image/png;base64,..."}.')
+
+
+def _read_drawing() -> dict:
+    """The drawing in a POST /api/predict request: {"strokes": list, "pen": number or None} or
+    {"image": PNG bytes}, or a RequestError saying what is wrong with the request."""
     media_type = request.content_type.split(";")[0].strip()  # Bottle lower-cases it
     if media_type != "application/json":
         shown = media_type or "no Content-Type"
@@ -207,16 +219,16 @@ def _read_image_field() -> bytes:
     try:
         payload = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):  # bad UTF-8, bad JSON, 5000-digit numbers, [[[[...]]]]
-        raise RequestError(400, 'The body is not valid JSON; send {"image": '
-                                '"data:image/png;base64,..."}.') from None
-    if not isinstance(payload, dict) or "image" not in payload:
-        raise RequestError(400, 'The JSON has no "image" field; send {"image": '
-                                '"data:image/png;base64,..."}.')
+        raise RequestError(400, f"The body is not valid JSON; {HOW_TO_SEND}") from None
+    if not isinstance(payload, dict) or not ("strokes" in payload or "image" in payload):
+        raise RequestError(400, f'The JSON has no "strokes" or "image" field; {HOW_TO_SEND}')
+    if "strokes" in payload:
+        return {"strokes": payload["strokes"], "pen": payload.get("pen")}
     image = payload["image"]
     if not isinstance(image, str):
         raise RequestError(400, 'The "image" field must be a string: a data URL '
                                 '"data:image/png;base64,..." or bare base64.')
-    return _decode_data_url(image)
+    return {"image": _decode_data_url(image)}
 
 
 def _read_body(limit: int) -> bytes:

@@ -1,17 +1,18 @@
-"""A drawing (any size, any background) -> the 28x28 image MNIST would have made of it.
+"""A drawing (a PNG of any size and background, or pen strokes) -> the 28x28 MNIST would have made.
 
 A network trained on MNIST only knows MNIST's conventions, so a drawing must be brought to them:
+the longer side of the digit 20 px, the pen about 2.5 px wide, the intensity-weighted centre of
+mass at (14, 14) of a 28x28 field, white ink on black (MNIST polarity). Two ways in:
 
-1. ``load_drawing``: PNG bytes -> an *ink map*, float32 (H, W) in 0..1 where 1 is ink. Ink is how
-   much a pixel stands out from the background, so black-on-white, white-on-black,
-   black-on-transparent (what a browser canvas exports) and coloured ink all give the same map.
-2. ``to_mnist``: ink map -> (28, 28) float32 in 0..1, MNIST polarity (white digit on black):
-   crop to the ink, make the pen width MNIST's, scale the longer side to 20 px with anti-aliasing,
-   and put the intensity-weighted centre of mass at (14, 14) of a 28x28 field.
+- strokes (``strokes_to_mnist``), what the page sends: the pen's centre lines are known exactly,
+  so they are scaled and drawn once with MNIST's pen (digits.canvas), then centred.
+- a PNG (``to_mnist`` on the ink map of digits.drawing.load_drawing), what API users send: crop
+  to the ink, find the strokes' centre lines by thinning (digits.strokes), redraw them with
+  MNIST's pen, then scale and centre the same way.
 
-``preprocess`` is the two in a row, used by the server for both the prediction and the preview.
-The pen step (thinning, redrawing, stroke width) lives in ``digits.strokes``. ``to_mnist_steps``
-returns every intermediate image, so the README figure shows exactly this code.
+``preprocess`` and ``preprocess_strokes`` are what the server calls, for the prediction and for
+the preview it shows. ``to_mnist_steps`` returns every intermediate image of the PNG path, so the
+README figure shows exactly this code.
 
 What this module deliberately is not: a photo pipeline. It expects a drawing on a plain background
 (a canvas export or a scan); it does not deskew, denoise paper texture or find a digit among others.
@@ -19,15 +20,12 @@ What this module deliberately is not: a photo pipeline. It expects a drawing on 
 
 from __future__ import annotations
 
-import io
-import struct
-
 import numpy as np
 from PIL import Image
 
+from digits.canvas import render
+from digits.drawing import BlankDrawingError, load_drawing, load_pen, load_strokes
 from digits.strokes import redraw, stroke_width, strokes_mask, thin
-
-MAX_SIDE = 2048  # the API takes canvas exports up to 2048x2048; larger is refused before decoding
 
 # --- MNIST's conventions, measured on the 60,000 training images (tests/test_preprocess.py) ---
 BOX_SIDE = 20  # the bounding box of pixels >= 0.5 has its longer side 20 px (mean 19.98)
@@ -39,132 +37,18 @@ CENTRE = 14.0  # mean centre of mass is (13.997, 14.006) in (row, col), pixel ce
 STROKE_WIDTH = 2.55
 
 INK_THRESHOLD = 0.5  # a pixel is "ink" for the bounding box when it is at least half covered
-# Blank drawings. Paper noise in a scan is a few percent, the faintest pen we read (#d8d8d8 on
-# white) differs by 15%. A speck is under 2% of the canvas side: 5.6 px on the page's 280 px
-# canvas, below its thinnest pen (8.4 px). A tap with any pen is caught by DOT_RATIO: ink less
-# than twice as long as its pen is wide is a dot or a smudge, not a digit.
-MIN_CONTRAST = 0.15
+# Blank drawings. A speck is under 2% of the canvas side: 5.6 px on the page's 280 px canvas,
+# below its thinnest pen (8.4 px). A tap with any pen is caught by DOT_RATIO: ink less than twice
+# as long as its pen is wide is a dot or a smudge, not a digit.
 SPECK_FRACTION = 0.02
 DOT_RATIO = 0.5
 WORK = 4 * BOX_SIDE  # thickness is fixed at 4x the final resolution: 80 px for the longer side
 STRAY_FRACTION = 0.03  # a detached blob holding < 3% of the ink is a stray tap, not the digit
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-class ImageError(ValueError):
-    """The bytes are not a PNG image we can decode (HTTP 400)."""
-
-
-class ImageTooLargeError(ImageError):
-    """Width or height over MAX_SIDE, or a decompression bomb (HTTP 413)."""
-
-
-class BlankDrawingError(ValueError):
-    """Nothing, or almost nothing, is drawn (HTTP 422)."""
+STRAY_EXTENT = 0.1  # for strokes: a stroke under 10% of the drawing's size, 10% away from the rest
 
 
 # ------------------------------------------------------------------------------------------------
-# 1. PNG bytes -> ink map
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    """Read (width, height) from the IHDR chunk, before Pillow decodes anything."""
-    if len(data) < 24 or data[:8] != PNG_SIGNATURE:
-        kind = "a JPEG" if data[:3] == b"\xff\xd8\xff" else "not a PNG"
-        raise ImageError(f"The image is {kind}: send the drawing as a PNG (image/png).")
-    if data[12:16] != b"IHDR":
-        raise ImageError("The PNG is damaged (no IHDR header): export the drawing again.")
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def _decode(data: bytes) -> Image.Image:
-    """Open and fully decode a PNG, refusing oversized ones before any pixel is allocated."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"load_drawing expects PNG bytes, got {type(data).__name__}.")
-    data = bytes(data)
-    width, height = _png_size(data)
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageTooLargeError(
-            f"The image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}. "
-            "Send a smaller canvas."
-        )
-    if width == 0 or height == 0:
-        raise ImageError("The PNG has zero width or height: export the drawing again.")
-    try:
-        img = Image.open(io.BytesIO(data), formats=["PNG"])
-        img.load()
-    except Image.DecompressionBombError as err:
-        raise ImageTooLargeError(f"The PNG is too large to decode safely: {err}") from err
-    except Exception as err:  # anything Pillow raises on untrusted bytes is a bad image, not a bug
-        raise ImageError(
-            f"The PNG could not be decoded ({err}); it may be truncated or damaged."
-        ) from err
-    return img
-
-
-def _alpha(img: Image.Image) -> np.ndarray | None:
-    """uint8 (H, W), how much of each pixel is painted; None when the file has no alpha.
-
-    Only an alpha channel or a palette with alpha says that; an RGB or L file with one colour
-    marked transparent (tRNS) is read as paper of that colour. ``getchannel`` copies one channel
-    out in C: a quarter of the bytes of the whole RGBA image (which matters at 2048x2048).
-    """
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        return np.asarray(img.getchannel("A"))
-    if img.mode == "P" and "transparency" in img.info:
-        return np.asarray(img.convert("RGBA").getchannel("A"))
-    return None
-
-
-def _colour(img: Image.Image) -> tuple[np.ndarray, float]:
-    """Integer colour, uint8 or uint16 (H, W, C) with C = 1 (grey) or 3 (RGB), and the value
-    of full intensity (255 or 65535)."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey PNG
-        return np.asarray(img).astype(np.uint16)[:, :, None], 65535.0
-    if img.mode in ("1", "L", "LA", "La"):
-        return np.asarray(img.convert("L"))[:, :, None], 255.0
-    return np.asarray(img if img.mode == "RGB" else img.convert("RGB")), 255.0
-
-
-def _border(a: np.ndarray) -> np.ndarray:
-    """The pixels on the four edges of a (H, W, ...) array, as (2H + 2W, ...)."""
-    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
-
-
-def load_drawing(data: bytes) -> np.ndarray:
-    """Decode a PNG drawing into an ink map.
-
-    Inputs:  data, the bytes of a PNG of at most MAX_SIDE x MAX_SIDE, any mode (RGBA, LA, P with
-             transparency, RGB, L, I;16, 1).
-    Returns: float32 (H, W) in 0..1, 1 = ink. The background is read off the border: where it is
-             transparent, ink is the alpha channel; where it is opaque, ink is the largest
-             per-channel difference from the border's median colour (so any polarity and any ink
-             colour work). The strongest ink is scaled to 1.
-    Raises:  ImageError (not a PNG, damaged), ImageTooLargeError (too many pixels).
-    """
-    img = _decode(data)
-    alpha = _alpha(img)  # (H, W) or None
-    if alpha is not None and np.median(_border(alpha)) < 128:
-        ink = alpha * np.float32(1.0 / 255.0)  # transparent canvas: anything painted is ink
-    else:
-        colour, full = _colour(img)  # (H, W, C)
-        background = np.median(_border(colour), axis=0).astype(np.float32)  # (C,)
-        ink = np.zeros(colour.shape[:2], dtype=np.float32)  # (H, W)
-        for c in range(colour.shape[2]):  # Chebyshev distance to the background, channel by channel
-            np.maximum(ink, np.abs(colour[:, :, c] - background[c]), out=ink)
-        ink *= np.float32(1.0 / full)
-        if alpha is not None:
-            ink *= alpha * np.float32(1.0 / 255.0)  # half-transparent: half as different
-    peak = float(ink.max())
-    if peak >= MIN_CONTRAST:  # faint pens count fully; near-uniform images stay faint (blank)
-        ink *= np.float32(1.0 / peak)
-    return ink
-
-
-# ------------------------------------------------------------------------------------------------
-# 2. ink map -> 28x28
+# a PNG's ink map -> 28x28
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -333,12 +217,92 @@ def _centre(thick: np.ndarray, scale: float) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def preprocess(data: bytes) -> np.ndarray:
-    """The one function the server calls, for the prediction and for the preview it shows.
+# ------------------------------------------------------------------------------------------------
+# strokes -> 28x28
 
-    Inputs:  data, PNG bytes (see load_drawing).
-    Returns: float32 (28, 28) in 0..1, MNIST polarity: exactly what the network sees.
+
+def strokes_to_mnist(strokes: list[np.ndarray], pen: float | None = None) -> np.ndarray:
+    """Draw strokes as MNIST would have: their centre lines with MNIST's pen, scaled and centred.
+
+    Inputs:  strokes, float64 (P, 2) arrays of (x, y) in any units, y down (``load_strokes``);
+             pen, optionally the width of the pen they were drawn with, in the same units: a
+             drawing less than twice as long as that is a tap, not a digit (DOT_RATIO).
+    Returns: float32 (28, 28) in 0..1, MNIST polarity, as ``to_mnist`` makes of a PNG.
+    Raises:  BlankDrawingError when the strokes are a single point, or a tap of that pen.
+
+    Each stroke is a polyline through its points (the page records them densely enough that its
+    own smoothing changes nothing at 28x28; a sparse polyline keeps its corners). Stray taps are
+    left out (``_without_strays``). The centre lines are scaled so that, with the pen drawn
+    STROKE_WIDTH px wide at 28x28, the ink's longer side fills WORK px, drawn once
+    (digits.canvas), cropped and centred like a PNG's.
+    """
+    lines = _without_strays(list(strokes))
+    points = np.concatenate(lines)  # (P, 2)
+    low = points.min(axis=0)
+    extent = float((points.max(axis=0) - low).max())
+    if extent == 0 or (pen is not None and pen > DOT_RATIO * (extent + pen)):  # as for a PNG
+        raise BlankDrawingError("There is only a dot on the canvas: draw a digit first.")
+    width = WORK * STROKE_WIDTH / BOX_SIDE  # MNIST's pen at the work scale
+    scale = (WORK - width) / extent
+    margin = width / 2 + 2
+    placed = [(line - low) * scale + margin for line in lines]
+    right, bottom = np.ceil(np.concatenate(placed).max(axis=0) + margin).astype(int)
+    thick = render(placed, (int(bottom), int(right)), width, smoothing=False)  # ~(84, 84)
+    top, bottom, left, right = _bbox(thick >= INK_THRESHOLD)
+    thick = thick[top:bottom, left:right]
+    return _centre(thick, BOX_SIDE / max(thick.shape))
+
+
+def _without_strays(lines: list[np.ndarray]) -> list[np.ndarray]:
+    """The strokes without stray taps: a stroke spanning under STRAY_EXTENT of the drawing that
+    lies farther than that from every other stroke (no digit has a detached dot; the crossbar of
+    a 7 or the foot of a 1 is longer, and touches or nearly touches the rest)."""
+    if len(lines) < 2:
+        return lines
+    points = np.concatenate(lines)
+    reach = STRAY_EXTENT * float(np.ptp(points, axis=0).max())
+    kept = []
+    for i, line in enumerate(lines):
+        others = [other for j, other in enumerate(lines) if j != i]
+        small = float(np.ptp(line, axis=0).max()) < reach
+        if not (small and _distance(line, others) > reach):
+            kept.append(line)
+    return kept or lines
+
+
+def _distance(line: np.ndarray, others: list[np.ndarray]) -> float:
+    """The least distance from a point of ``line`` to a segment of ``others``."""
+    a = np.concatenate([o[:-1] if len(o) > 1 else o for o in others])  # (S, 2) segment starts
+    b = np.concatenate([o[1:] if len(o) > 1 else o for o in others])  # (S, 2) segment ends
+    d = b - a
+    length2 = np.maximum((d * d).sum(axis=1), 1e-300)  # (S,)
+    p = line[:, None, :]  # (P, 1, 2)
+    t = np.clip(((p - a) * d).sum(axis=2) / length2, 0.0, 1.0)  # (P, S)
+    nearest = a + t[..., None] * d  # (P, S, 2)
+    return float(np.sqrt(((p - nearest) ** 2).sum(axis=2)).min())
+
+
+# ------------------------------------------------------------------------------------------------
+# what the server calls
+
+
+def preprocess(data: bytes) -> np.ndarray:
+    """A PNG drawing -> exactly what the network sees, for the prediction and the preview.
+
+    Inputs:  data, PNG bytes (see digits.drawing.load_drawing).
+    Returns: float32 (28, 28) in 0..1, MNIST polarity.
     Raises:  ImageError (400), ImageTooLargeError (413), BlankDrawingError (422), each with a
              sentence for a person.
     """
     return to_mnist(load_drawing(data))
+
+
+def preprocess_strokes(strokes, pen: float | None = None) -> np.ndarray:
+    """Strokes as they come from JSON -> exactly what the network sees.
+
+    Inputs:  strokes, a list of strokes of [x, y] points (see digits.drawing.load_strokes); pen,
+             optionally its width in the same units.
+    Returns: float32 (28, 28) in 0..1, MNIST polarity.
+    Raises:  DrawingError (400), DrawingTooLargeError (413), BlankDrawingError (422).
+    """
+    return strokes_to_mnist(load_strokes(strokes), load_pen(pen))

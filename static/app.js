@@ -1,15 +1,12 @@
-/* app.js: draw a digit, send it to POST /api/predict, show what the network read.
+/* app.js: draw a digit, send its strokes to POST /api/predict, show what the network read.
 
-   Pixel contract (written down here, once):
-   - What is sent: a PNG of EXPORT_SIZE x EXPORT_SIZE (280 x 280) pixels with a fully
-     TRANSPARENT background and opaque BLACK ink (#000), anti-aliased at the edges through alpha.
-     It is re-drawn from the recorded strokes, not copied from the screen, so it is the same
-     whatever the screen's size or devicePixelRatio, and always far below the server's
-     2048 x 2048 limit.
-   - What the server does with it (digits/preprocess.py): ink = how much a pixel stands out from the
-     background (here: alpha), then MNIST's conventions: crop, pen width, 20 px box, centre of
-     mass at (14, 14). It accepts white or black backgrounds too; this page simply sends the
-     cleanest form.
+   What is sent (written down here, once):
+   - {"strokes": [[[x, y], ...], ...], "pen": w}: every pen-down trace in drawing order, as the
+     points the pointer events gave, in CSS pixels of the canvas (y down), and the widest pen
+     used, in the same pixels. The server needs nothing else: it scales and places the digit
+     itself and draws the centre lines again with MNIST's own pen (digits/preprocess.py), so
+     screen size, pixel density and the pen chosen here do not change what the network sees.
+     "pen" only tells it when a drawing is a mere tap.
    - What comes back: "input", the 28 x 28 image the network saw, in MNIST polarity (1.0 = ink).
      It is shown here as dark ink on white, like the drawing.
 
@@ -20,7 +17,6 @@
 */
 "use strict";
 
-const EXPORT_SIZE = 280;
 const PEN_WIDTHS = { thin: 0.03, medium: 0.055, thick: 0.09 }; // fraction of the canvas width
 const INK_ON_SCREEN = "#1d2733";
 const UNSURE_BELOW = 0.6; // under this top probability the page says "not sure" and shows two
@@ -112,14 +108,15 @@ function fitCanvas() {
   render();
 }
 
-function exportPng() {
-  // See the pixel contract at the top: transparent background, black ink, 280 px wide.
-  const out = document.createElement("canvas");
-  const aspect = canvas.clientHeight / canvas.clientWidth || 1;
-  out.width = EXPORT_SIZE;
-  out.height = Math.max(1, Math.round(EXPORT_SIZE * aspect));
-  drawStrokes(out.getContext("2d"), state.strokes, out.width, out.height, "#000");
-  return out.toDataURL("image/png");
+function strokesPayload() {
+  // See the top of this file: points and pen in CSS pixels of the canvas, rounded to 0.01 px.
+  const width = canvas.clientWidth || 1;
+  const height = canvas.clientHeight || width;
+  const round = (v) => Math.round(v * 100) / 100;
+  return {
+    strokes: state.strokes.map((stroke) => stroke.points.map(([x, y]) => [round(x * width), round(y * height)])),
+    pen: round(Math.max(...state.strokes.map((stroke) => stroke.width)) * width),
+  };
 }
 
 // ------------------------------------------------------------------------------ pointers
@@ -191,7 +188,7 @@ async function predict() {
     response = await fetch("/api/predict", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ image: exportPng() }),
+      body: JSON.stringify(strokesPayload()),
       signal: timeoutSignal(REQUEST_TIMEOUT_MS),
     });
     answer = await response.json().catch(() => null);

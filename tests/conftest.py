@@ -43,8 +43,18 @@ def in_box(shape, left: float, top: float, side: float) -> list[list[tuple[float
 
 def on_page(digit: int) -> list[list[tuple[float, float]]]:
     """A digit as a person draws it on the page: in canvas fractions, 64% of the canvas tall,
-    a little above the middle."""
-    return in_box(DIGITS[digit], 0.18, 0.15, 0.64)
+    a little above the middle, with a point every 1% of the canvas or so (the page records one
+    per pointer event, dense enough that its smoothing only rounds the corners off a little)."""
+    return [dense(stroke, 0.01) for stroke in in_box(DIGITS[digit], 0.18, 0.15, 0.64)]
+
+
+def dense(stroke, spacing: float) -> list[tuple[float, float]]:
+    """The same polyline with points at most `spacing` apart."""
+    points = [stroke[0]]
+    for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+        n = max(1, int(np.ceil(np.hypot(x1 - x0, y1 - y0) / spacing)))
+        points += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
+    return points
 
 
 # ------------------------------------------------------------------------------------------------

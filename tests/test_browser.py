@@ -193,6 +193,21 @@ def test_digit_drawn_with_the_mouse_is_read(laptop, digit):
     assert 20 < seen_ink < 400  # the 28x28 view shows a digit, not a blank or a blot
 
 
+def test_the_page_sends_the_strokes_it_recorded(laptop):
+    draw_with_mouse(laptop, DIGITS[4][:1])  # asks for a prediction of the first stroke ...
+    with laptop.expect_request("**/api/predict") as sent:
+        draw_with_mouse(laptop, DIGITS[4][1:])  # ... and again with both
+    body = sent.value.post_data_json
+    assert set(body) == {"strokes", "pen"}
+    assert len(body["strokes"]) == 2  # the 4's two strokes, in drawing order
+    width = laptop.locator("#canvas").bounding_box()["width"]
+    (x0, y0), (x1, y1) = DIGITS[4][1][0], DIGITS[4][1][-1]  # the second stroke's ends
+    assert body["strokes"][1][0] == pytest.approx([x0 * width, y0 * width], abs=1.5)
+    assert body["strokes"][1][-1] == pytest.approx([x1 * width, y1 * width], abs=1.5)
+    assert body["pen"] == pytest.approx(0.055 * width, abs=0.02)  # the medium pen, CSS px
+    assert answer(laptop) == 4
+
+
 @pytest.mark.parametrize("digit", [1, 7, 0, 4])
 def test_digit_drawn_with_a_finger_on_a_phone_is_read(phone, digit):
     record_pointer_types(phone)

@@ -22,7 +22,7 @@ from PIL import Image
 from webtest import TestApp
 
 import serve
-from conftest import encode, page_png
+from conftest import encode, page_png, page_strokes
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "weights" / "mnist_cnn.npz"
@@ -81,6 +81,35 @@ def test_drawn_digit_is_read_correctly_on_any_background(app, digit, background)
     answer = res.json
     assert answer["digit"] == digit, answer["probabilities"]
     assert answer["probabilities"][digit] > 0.6
+
+
+@pytest.mark.parametrize("digit", DRAWN)
+def test_strokes_are_read_like_the_png_of_the_same_drawing(app, digit):
+    by_strokes = post_json(app, {"strokes": page_strokes(digit), "pen": 15.4})
+    by_image = post_json(app, {"image": data_url(draw_png(digit))})
+    assert by_strokes.status_int == 200, by_strokes.text
+    assert by_strokes.json["digit"] == by_image.json["digit"] == digit
+    difference = np.abs(np.array(by_strokes.json["input"]) - np.array(by_image.json["input"]))
+    assert difference.mean() < 0.02
+
+
+@pytest.mark.parametrize("payload, status, words", [
+    ({"strokes": "7"}, 400, "list of strokes"),
+    ({"strokes": [[[0, 0], [1]]]}, 400, "Stroke 0"),
+    ({"strokes": [[[0, 0], [1, float("nan")]]]}, 400, "finite"),
+    ({"strokes": [[[0, 0], [1e300, 1]]]}, 400, "finite"),
+    ({"strokes": [[[0, 0], [9, 9]]], "pen": "thick"}, 400, '"pen"'),
+    ({"strokes": [[[0, 0]]] * 65}, 413, "strokes"),
+    ({"strokes": [[[i, i] for i in range(20_001)]]}, 413, "points"),
+    ({"strokes": []}, 422, "draw a digit first"),
+    ({"strokes": [[[140, 140]]]}, 422, "draw a digit first"),
+    ({"strokes": [[[140, 140], [142, 141]]], "pen": 15.4}, 422, "draw a digit first"),
+], ids=["not-a-list", "short-point", "nan", "huge", "bad-pen", "too-many-strokes",
+        "too-many-points", "no-strokes", "tap", "tap-with-pen"])
+def test_bad_strokes_get_a_sentence_and_the_right_status(app, payload, status, words):
+    body = json.dumps(payload).replace("NaN", "NaN")  # json.dumps writes NaN as JavaScript does
+    res = app.post("/api/predict", body, content_type="application/json", expect_errors=True)
+    assert words in assert_json_error(res, status)
 
 
 def test_background_does_not_change_what_the_network_sees(app):
@@ -165,8 +194,9 @@ def test_malformed_json_is_refused_with_400(app, body):
 
 @pytest.mark.parametrize("payload", [{}, [], "image", 7, None, {"picture": "abc"}],
                          ids=["empty-object", "list", "string", "number", "null", "wrong-key"])
-def test_json_without_an_image_field_is_refused_with_400(app, payload):
-    assert '"image"' in assert_json_error(post_json(app, payload), 400)
+def test_json_without_a_drawing_is_refused_with_400(app, payload):
+    message = assert_json_error(post_json(app, payload), 400)
+    assert '"strokes"' in message and '"image"' in message
 
 
 @pytest.mark.parametrize("image", [None, 12, ["data:image/png;base64,"], {"png": "..."}])
