@@ -66,6 +66,16 @@ class Sequential:
                for i in range(0, len(x), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
+    def activations(self, x: np.ndarray) -> list[np.ndarray]:
+        """Look inside: the output of every layer for x (inference), in order; the last is the
+        logits. activations(x)[i] is what layer i passes on: feature maps after a Conv2D, the
+        hidden features after a Dense + ReLU."""
+        outputs = []
+        for layer in self.layers:
+            x = layer.forward(x, train=False)
+            outputs.append(x)
+        return outputs
+
     def architecture(self) -> list[dict]:
         return [{"type": type(layer).__name__, **layer.config()} for layer in self.layers]
 

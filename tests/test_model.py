@@ -38,6 +38,13 @@ def test_predict_returns_probabilities(model, images):
     np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
 
 
+def test_activations_are_every_layers_output_ending_in_the_logits(model, images):
+    outputs = model.activations(images)
+    assert len(outputs) == len(model.layers)
+    assert outputs[0].shape == (5, 32, 28, 28)  # the first convolution's feature maps
+    np.testing.assert_allclose(nn.softmax(outputs[-1]), model.predict(images), rtol=1e-5)
+
+
 def test_file_holds_no_pickles(tmp_path, model):
     path = tmp_path / "m.npz"
     nn.save(model, path)
