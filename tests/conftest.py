@@ -146,3 +146,15 @@ def mnist_dir() -> Path:
         path / "train-images-idx3-ubyte").is_file(), (
         f"no MNIST in {path}: set MNIST_DIR to the folder holding the four IDX files")
     return path.resolve()
+
+
+@pytest.fixture(scope="session")
+def unipen_dir() -> Path:
+    """$UNIPEN_DIR, else ../shared/unipen beside the repository: UNIPEN's digits, for the tests
+    that measure or train on real writers. A missing folder fails those tests, saying what to do."""
+    env = os.environ.get("UNIPEN_DIR")
+    path = Path(env) if env else REPO.parent / "shared" / "unipen"
+    assert (path / "train.jsonl.gz").is_file(), (
+        f"no UNIPEN in {path}: set UNIPEN_DIR to the folder holding train.jsonl.gz and "
+        "test.jsonl.gz")
+    return path.resolve()

@@ -1,0 +1,84 @@
+"""UNIPEN's isolated digits: real people's pen trajectories, read from their JSON-lines files.
+
+    digits = load_unipen(resolve_unipen_dir(None), "train")   # --unipen-dir, else $UNIPEN_DIR,
+    digits[0].strokes, digits[0].label, digits[0].writer, digits[0].lab   # else ../shared/unipen
+
+The isolated-digit category of UNIPEN train_r01_v07 (Guyon, Schomaker, Plamondon, Liberman and
+Janet, "UNIPEN project of on-line data exchange and recognizer benchmarks", ICPR 1994; Unipen
+Consortium 1999, doi:10.5281/zenodo.1195803, CC BY 4.0): 15,466 digits written with a stylus on
+tablets by 258 people at 13 labs, split by writer into train (200 writers) and test (58). The
+files are never part of this repository; this module reads them from where they are. Use
+"train" for training and choices, "test" only to measure.
+
+A line is {"label": 0..9, "writer": "...", "id": "unipen-1a/<lab>/...", "strokes": [[[x, y],
+...], ...]}, the pen-down traces in drawing order, in each tablet's own units, y down.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SPLITS = ("train", "test")
+DEFAULT_DIRS = (Path("data") / "unipen", Path("..") / "shared" / "unipen")
+
+
+@dataclass(frozen=True)
+class PenDigit:
+    """One digit as a person wrote it: strokes float64 (P, 2) each, its label, who and where."""
+    strokes: tuple[np.ndarray, ...]
+    label: int
+    writer: str
+    lab: str
+
+
+def resolve_unipen_dir(unipen_dir: str | None) -> Path | None:
+    """The UNIPEN folder: the argument, else $UNIPEN_DIR, else data/unipen/ or ../shared/unipen/
+    when they hold the files; None when there is none (training then goes on without it)."""
+    if unipen_dir:
+        return Path(unipen_dir).expanduser()
+    if os.environ.get("UNIPEN_DIR"):
+        return Path(os.environ["UNIPEN_DIR"]).expanduser()
+    for folder in DEFAULT_DIRS:
+        if (folder / "train.jsonl.gz").is_file():
+            return folder
+    return None
+
+
+def load_unipen(folder: str | os.PathLike, split: str) -> list[PenDigit]:
+    """Every digit of one split, in file order.
+
+    Raises FileNotFoundError (naming the file and what to do) or ValueError (naming the line)
+    for a missing or damaged file.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown UNIPEN split {split!r}: use 'train' or 'test'")
+    path = Path(folder) / f"{split}.jsonl.gz"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: point --unipen-dir or UNIPEN_DIR at the "
+                                "folder holding UNIPEN's train.jsonl.gz and test.jsonl.gz")
+    digits = []
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                try:
+                    row = json.loads(line)
+                    strokes = tuple(np.asarray(s, dtype=np.float64).reshape(-1, 2)
+                                    for s in row["strokes"] if len(s))
+                    label = int(row["label"])
+                    if not strokes or not 0 <= label <= 9:
+                        raise ValueError("no strokes, or a label outside 0..9")
+                    digits.append(PenDigit(strokes, label, str(row["writer"]),
+                                           str(row["id"]).split("/")[1]))
+                except (KeyError, IndexError, TypeError, ValueError) as e:
+                    raise ValueError(f"{path}, line {number}, is not a UNIPEN digit ({e}): the "
+                                     "file is damaged; fetch it again") from None
+    except (OSError, EOFError) as e:
+        raise ValueError(f"{path} cannot be read ({e}): the file is damaged; fetch it "
+                         "again") from None
+    return digits
