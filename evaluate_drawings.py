@@ -1,17 +1,27 @@
-"""Evaluate the model on *drawn* digits, not on MNIST's own pixels.
+"""Evaluate the model on *drawn* digits, not on MNIST's own pixels, through what the server does.
 
-"99% on MNIST, wrong on my drawing" happens because a drawing on the page is not an MNIST image: it
-is bigger or smaller, anywhere on the canvas, drawn with a thin or a thick pen, slanted, and
-exported as black ink on a transparent background. This script simulates people drawing: it takes
-MNIST *test* digits, traces them to a one-pixel skeleton (``digits.strokes.trace``), draws the
-skeleton again as pen strokes on a canvas under random conditions (``digits.canvas``), encodes a
-PNG, and sends it through exactly what the server does (``digits.preprocess.preprocess`` then
-``model.predict``).
+"99% on MNIST, wrong on my drawing" happens because a drawing is not an MNIST image: it is bigger or
+smaller, anywhere on the canvas, drawn with a thin or a thick pen, slanted, exported as black ink
+on a transparent background, and above all written by other people. Two evaluations:
 
-    python evaluate_drawings.py                          # 2000 drawings, weights/mnist_cnn.npz
+    python evaluate_drawings.py --unipen ../shared/unipen   # real writers: UNIPEN's test split
+    python evaluate_drawings.py --unipen DIR --mistakes docs/unipen_mistakes.png --json
+    python evaluate_drawings.py                          # 2000 MNIST test digits drawn again
     python evaluate_drawings.py --n 500 --seed 1 --json  # last line: one JSON object
     python evaluate_drawings.py --save-examples runs/drawn   # PNGs a person can look at
     python evaluate_drawings.py --baselines              # what cropping and the pen step buy
+
+UNIPEN (``evaluate_unipen``, see digits/unipen.py): the 2,438 digits of 58 writers no model here
+was trained on, each sent twice: as its strokes (what the page sends, ``preprocess_strokes``) and
+as a canvas PNG drawn like a person's (``digits.canvas``: 280 px canvas, the digit 40-90% of it,
+anywhere, pen 8-30 px at most a quarter of the digit, a transparent, white or black background,
+``preprocess``). Accuracy per digit, pen, size, background and writer's lab, the confusion
+matrices, and with --mistakes a sheet of every mistake.
+
+MNIST (``evaluate``): MNIST *test* digits traced to a one-pixel skeleton
+(``digits.strokes.trace``), drawn again as pen strokes on a canvas under random conditions, then
+sent through ``preprocess``. It measures how well preprocessing undoes size, position, pen and
+background, not how well the model reads new writers (the strokes keep MNIST's shapes):
 
 Conditions, drawn independently for each digit:
     canvas      280x280 (60%), 350x350 (phone, 20%), 400x400 (20%)
@@ -21,9 +31,6 @@ Conditions, drawn independently for each digit:
     slant       a shear of -20..20 degrees
     position    anywhere the whole digit fits, edges included
     background  transparent with black ink (what our page exports), white, black with white ink
-
-What this is not: real handwriting. The strokes keep MNIST's shapes, so it measures how well
-preprocessing undoes size, position, pen and background, not how well the model reads new writers.
 """
 
 from __future__ import annotations
@@ -40,8 +47,10 @@ from PIL import Image
 
 from digits.canvas import place_strokes, to_png
 from digits.canvas import render as render_strokes
-from digits.preprocess import BlankDrawingError, load_drawing, preprocess, to_mnist
+from digits.drawing import BlankDrawingError, load_drawing
+from digits.preprocess import preprocess, strokes_to_mnist, to_mnist
 from digits.strokes import trace
+from digits.unipen import PenDigit
 
 # ---- defaults -----------------------------------------------------------------------------------
 N = 2000  # drawings to evaluate
@@ -56,6 +65,14 @@ BACKGROUNDS = ("transparent", "white", "black")
 
 PEN_BUCKETS = ((2, 5, "2-5 px"), (5, 10, "5-10 px"), (10, 20, "10-20 px"), (20, 41, "20-40 px"))
 SIZE_BUCKETS = ((0.25, 0.45, "25-45%"), (0.45, 0.70, "45-70%"), (0.70, 0.96, "70-95%"))
+
+# UNIPEN's canvases: what a person does on the page's 280 px canvas
+UNIPEN_CANVAS = 280
+UNIPEN_SIZE = (0.4, 0.9)
+UNIPEN_PEN = (8.0, 30.0)
+UNIPEN_PEN_BUCKETS = ((8, 12, "8-12 px"), (12, 18, "12-18 px"), (18, 24, "18-24 px"),
+                      (24, 31, "24-30 px"))
+UNIPEN_SIZE_BUCKETS = ((0.4, 0.55, "40-55%"), (0.55, 0.7, "55-70%"), (0.7, 0.91, "70-90%"))
 
 
 def sample_conditions(rng: np.random.Generator) -> dict:
@@ -166,11 +183,151 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, n: int = N, seed: in
     return report
 
 
-def _predict(model, x: np.ndarray, batch: int = 500) -> np.ndarray:
-    """Predicted digits, int64 (N,), for float32 (N, 28, 28) in 0..1."""
+# ------------------------------------------------------------------------------------------------
+# real writers: UNIPEN
+
+
+def unipen_conditions(rng: np.random.Generator) -> dict:
+    """A person's canvas for one UNIPEN digit (see the module docstring)."""
+    size = float(rng.uniform(*UNIPEN_SIZE))
+    pen = float(rng.uniform(UNIPEN_PEN[0], min(UNIPEN_PEN[1], MAX_PEN_FRACTION * size *
+                                               UNIPEN_CANVAS)))
+    return {"canvas": UNIPEN_CANVAS, "size": size, "pen": pen, "slant": 0.0,
+            "background": BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))],
+            "where": rng.uniform(0.0, 1.0, size=2).tolist()}
+
+
+def unipen_png(digit: PenDigit, cond: dict) -> bytes:
+    """The digit's strokes drawn on a canvas under ``cond``, as a PNG."""
+    side, pen = cond["canvas"], cond["pen"]
+    strokes = place_strokes(digit.strokes, side, cond["size"], pen, cond["slant"], cond["where"])
+    return to_png(render_strokes(strokes, (side, side), pen, smoothing=False), cond["background"])
+
+
+def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
+                    mistakes: Path | None = None) -> dict:
+    """Score ``model`` on real writers' digits sent as strokes and as canvas PNGs.
+
+    Returns: {"n", "strokes": {...}, "png": {...}} where each form has "accuracy", "blank",
+             "by_digit", "by_lab" and "confusion" (rows true, columns predicted), and "png"
+             also "by_pen", "by_size", "by_background"; "ms_per_preprocess" for each form.
+    """
+    rng = np.random.default_rng(seed)
+    conds = [unipen_conditions(rng) for _ in digits]
+    truth = np.array([d.label for d in digits])
+    forms: dict[str, dict] = {}
+    pngs = [unipen_png(d, c) for d, c in zip(digits, conds, strict=True)]
+    for form, make in (("strokes", lambda i: strokes_to_mnist(list(digits[i].strokes))),
+                       ("png", lambda i: preprocess(pngs[i]))):
+        inputs, seconds = [], 0.0
+        for i in range(len(digits)):
+            start = time.perf_counter()
+            try:
+                inputs.append(make(i))
+            except BlankDrawingError:
+                inputs.append(None)
+            seconds += time.perf_counter() - start
+        blank = np.array([x is None for x in inputs])
+        x = np.stack([np.zeros((28, 28), np.float32) if x is None else x for x in inputs])
+        probs = _probabilities(model, x)
+        guess = np.where(blank, -1, probs.argmax(axis=1))
+        correct = guess == truth
+        result = {
+            "accuracy": float(correct.mean()),
+            "blank": int(blank.sum()),
+            "by_digit": _grouped(correct, [str(d.label) for d in digits], list("0123456789")),
+            "by_lab": _grouped(correct, [d.lab for d in digits],
+                               sorted({d.lab for d in digits})),
+            "confusion": _confusion(truth, guess).tolist(),
+            "ms_per_preprocess": 1000.0 * seconds / max(len(digits), 1),
+        }
+        if form == "png":
+            result["by_pen"] = _grouped(correct, [bucket_of(c["pen"], UNIPEN_PEN_BUCKETS)
+                                                  for c in conds],
+                                        [b[2] for b in UNIPEN_PEN_BUCKETS])
+            result["by_size"] = _grouped(correct, [bucket_of(c["size"], UNIPEN_SIZE_BUCKETS)
+                                                   for c in conds],
+                                         [b[2] for b in UNIPEN_SIZE_BUCKETS])
+            result["by_background"] = _grouped(correct, [c["background"] for c in conds],
+                                               list(BACKGROUNDS))
+        forms[form] = result
+        if mistakes is not None:
+            wrong = np.flatnonzero(~correct)
+            _mistake_sheet(mistakes.with_name(f"{mistakes.stem}_{form}{mistakes.suffix}"),
+                           [pngs[i] for i in wrong], x[wrong], truth[wrong], guess[wrong],
+                           probs[wrong], f"UNIPEN test, sent as {form}")
+    return {"n": len(digits), "seed": seed, **forms}
+
+
+def _grouped(correct: np.ndarray, keys: list[str], names: list[str]) -> dict:
+    """Accuracy per group, in the order of ``names``."""
+    keys_array = np.array(keys)
+    return {name: {"n": int((keys_array == name).sum()),
+                   "accuracy": float(correct[keys_array == name].mean())}
+            for name in names if (keys_array == name).any()}
+
+
+def _confusion(truth: np.ndarray, guess: np.ndarray) -> np.ndarray:
+    """(10, 11): rows the true digit, columns the guess, the last column refused as blank."""
+    table = np.zeros((10, 11), dtype=int)
+    np.add.at(table, (truth, np.where(guess < 0, 10, guess)), 1)
+    return table
+
+
+def _mistake_sheet(path: Path, pngs: list[bytes], seen: np.ndarray, truth: np.ndarray,
+                   guess: np.ndarray, probs: np.ndarray, title: str, limit: int = 120) -> None:
+    """A PNG grid of mistakes: each the canvas as drawn beside the 28x28 the network saw, with
+    "true -> guess (probability)" under them."""
+    from PIL import ImageDraw
+
+    cell, cols = 64, 8
+    shown = min(len(pngs), limit)
+    rows = max(1, -(-shown // cols))
+    sheet = Image.new("L", (cols * 2 * cell, 20 + rows * (cell + 14)), 255)
+    draw = ImageDraw.Draw(sheet)
+    draw.text((4, 4), f"{title}: {len(pngs)} mistakes" + (f", first {shown} shown"
+                                                          if shown < len(pngs) else ""), fill=0)
+    for k in range(shown):
+        left, top = (k % cols) * 2 * cell, 20 + (k // cols) * (cell + 14)
+        canvas = Image.open(io.BytesIO(pngs[k])).convert("RGBA")
+        paper = Image.new("RGBA", canvas.size, (255, 255, 255, 255))
+        drawn = Image.alpha_composite(paper, canvas).convert("L")
+        if np.asarray(drawn).mean() < 128:  # white ink on black: show it dark on light
+            drawn = Image.eval(drawn, lambda v: 255 - v)
+        sheet.paste(drawn.resize((cell, cell), Image.Resampling.BOX), (left, top))
+        net = Image.fromarray((255 - 255 * seen[k]).astype(np.uint8)).resize((cell, cell),
+                                                                             Image.NEAREST)
+        sheet.paste(net, (left + cell, top))
+        label = "blank" if guess[k] < 0 else f"{guess[k]} {probs[k, guess[k]]:.0%}"
+        draw.text((left + 4, top + cell), f"{truth[k]} -> {label}", fill=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
+def _print_unipen(r: dict) -> None:
+    print(f"UNIPEN test: {r['n']} digits of real writers (seed {r['seed']})")
+    for form in ("strokes", "png"):
+        f = r[form]
+        print(f"  as {form:<8} {f['accuracy']:.2%}  (refused as blank: {f['blank']}; "
+              f"{f['ms_per_preprocess']:.2f} ms preprocessing)")
+        for key in ("by_digit", "by_pen", "by_size", "by_background", "by_lab"):
+            if key in f:
+                cells = ", ".join(f"{name} {v['accuracy']:.1%}" for name, v in f[key].items())
+                print(f"    {key[3:]:<10} {cells}")
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def _probabilities(model, x: np.ndarray, batch: int = 500) -> np.ndarray:
+    """Probabilities (N, 10) for float32 (N, 28, 28) in 0..1."""
     x = x.reshape(-1, 1, 28, 28).astype(np.float32)  # (N, 1, 28, 28)
-    return np.concatenate([model.predict(x[i:i + batch]).argmax(axis=1)
-                           for i in range(0, len(x), batch)])
+    return np.concatenate([model.predict(x[i:i + batch]) for i in range(0, len(x), batch)])
+
+
+def _predict(model, x: np.ndarray) -> np.ndarray:
+    """Predicted digits, int64 (N,), for float32 (N, 28, 28) in 0..1."""
+    return _probabilities(model, x).argmax(axis=1)
 
 
 def _save_example(folder: Path, k: int, png: bytes, x: np.ndarray | None, digit: np.ndarray,
@@ -213,19 +370,35 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the first 32 canvases with their 28x28 inputs to DIR")
     parser.add_argument("--baselines", action="store_true",
                         help="also score the canvas resized to 28x28, and no pen normalisation")
+    parser.add_argument("--unipen", type=Path, default=None, metavar="DIR",
+                        help="evaluate on UNIPEN's test writers in DIR instead of MNIST")
+    parser.add_argument("--mistakes", type=Path, default=None, metavar="PNG",
+                        help="with --unipen: write a sheet of the mistakes (PNG_strokes.png, "
+                             "PNG_png.png)")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
 
     import nn  # here, not at the top: `--help` should not compile numba kernels
     from digits.mnist import resolve_data_dir
+    from digits.unipen import load_unipen
 
     try:
         model = nn.load(args.weights)
-        images, labels = nn.data.load_mnist(resolve_data_dir(args.data_dir), "test")
+        if args.unipen is not None:
+            pen_digits = load_unipen(args.unipen, "test")
+        else:
+            images, labels = nn.data.load_mnist(resolve_data_dir(args.data_dir), "test")
     except (OSError, ValueError) as err:
         print(f"evaluate_drawings.py: {err}", file=sys.stderr)
         return 1
+    if args.unipen is not None:
+        report = evaluate_unipen(model, pen_digits, args.seed, args.mistakes)
+        report["weights"] = str(args.weights)
+        _print_unipen(report)
+        if args.json:
+            print(json.dumps(report))
+        return 0
     report = evaluate(model, images, labels, args.n, args.seed, args.save_examples,
                       baselines=args.baselines)
     report["weights"] = str(args.weights)

@@ -4,9 +4,14 @@
     python train.py --limit 2000 --epochs 2  # a smoke run in seconds
     python train.py --resume                 # continue a killed run from its last checkpoint
 
-Data comes from --data-dir, else $MNIST_DIR, else data/mnist/ (downloaded there and verified if
-missing). The last 5,000 training images are held out for validation: every choice made while
-training looks at them only. The 10,000 test images are scored once, at the end.
+Data: MNIST from --data-dir, else $MNIST_DIR, else data/mnist/ (downloaded there and verified if
+missing); real writers' pen digits from UNIPEN (--unipen-dir, else $UNIPEN_DIR, else data/unipen/
+or ../shared/unipen/; without them it trains on MNIST and drawn digits alone, and says so); and
+digits drawn in styles MNIST lacks (digits/synthetic.py). UNIPEN's strokes are drawn by random
+hands through the server's own preprocessing (digits/handwriting.py). The last 5,000 MNIST
+training images and about one UNIPEN training writer in seven are held out for validation: every
+choice made while training looks at them only. MNIST's 10,000 test images and UNIPEN's test
+writers are scored once, at the end.
 
 Writes beside --out (default weights/mnist_cnn.npz): the weights (.npz, loadable with nn.load),
 a report (.json: command, config, per-epoch history, accuracies, confusion matrix, wall time,
@@ -17,6 +22,7 @@ run ends with the same weights as an uninterrupted one with the same seed.
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import platform
 import sys
@@ -29,9 +35,12 @@ import numpy as np
 
 import nn
 from digits.augment import augment_batch
+from digits.handwriting import handwriting_images
 from digits.mnist import DownloadError, ensure_mnist, resolve_data_dir
+from digits.preprocess import strokes_to_mnist
 from digits.report import cpu_name, plot_all
 from digits.synthetic import synthetic_digits
+from digits.unipen import load_unipen, resolve_unipen_dir
 
 
 def option(default, help: str, low=None):
@@ -54,6 +63,11 @@ class Config:
     augment: bool = option(True, "random slant, size and pen on every training batch")
     synthetic: float = option(0.1, "add this fraction of digits drawn in styles MNIST lacks "
                                    "(digits/synthetic.py)")
+    unipen_dir: str | None = option(None, "folder of UNIPEN's train.jsonl.gz and test.jsonl.gz; "
+                                          "without it $UNIPEN_DIR, else data/unipen/ or "
+                                          "../shared/unipen/, else MNIST only")
+    unipen_copies: int = option(2, "drawings of each UNIPEN training digit, each by a random "
+                                   "hand (0: no UNIPEN)", low=0)
     seed: int = option(0, "seed of every random choice: the same seed, the same run")
     limit: int | None = option(None, "train on the first N training images only (smoke runs)",
                                low=1)
@@ -107,8 +121,28 @@ def one_cycle(step: int, total: int, peak: float, warmup: float = 0.15) -> float
     return peak * (1e-3 + (1 - 1e-3) * 0.5 * (1 + np.cos(np.pi * t)))
 
 
-def load_data(config: Config):
-    """(x_train, y_train, x_val, y_val, x_test, y_test), images float32 (N, 1, 28, 28) in 0..1."""
+@dataclass
+class Data:
+    """Images float32 (N, 1, 28, 28) in 0..1 and labels int64 (N,) of every split; the UNIPEN
+    ones are None without UNIPEN."""
+    x: np.ndarray
+    y: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    x_unipen_val: np.ndarray | None = None
+    y_unipen_val: np.ndarray | None = None
+    unipen_dir: Path | None = None
+
+
+def is_validation_writer(writer: str) -> bool:
+    """About one UNIPEN training writer in seven, the same ones in every run."""
+    return int(hashlib.sha256(writer.encode()).hexdigest(), 16) % 7 == 0
+
+
+def load_data(config: Config) -> Data:
+    """MNIST's splits, the drawn digits, and UNIPEN's training writers when they are there."""
     folder = ensure_mnist(resolve_data_dir(config.data_dir))
     images, labels = nn.data.load_mnist(folder, "train")
     test_images, test_labels = nn.data.load_mnist(folder, "test")
@@ -121,20 +155,66 @@ def load_data(config: Config):
     def scale(u8):
         return (u8.astype(np.float32) / 255.0)[:, None]  # (N, 28, 28) -> (N, 1, 28, 28)
 
-    x, y = scale(images[:n_train]), labels[:n_train].astype(np.int64)
+    data = Data(scale(images[:n_train]), labels[:n_train].astype(np.int64),
+                scale(images[-config.val_size:]), labels[-config.val_size:].astype(np.int64),
+                scale(test_images), test_labels.astype(np.int64))
+    # Each source draws with its own generator, seeded from the run's seed: a resumed run
+    # redraws exactly the same digits, and the data-order generator is not disturbed.
     n_synthetic = round(config.synthetic * n_train)
     if n_synthetic:
-        # drawn with their own generator, seeded from the run's seed: a resumed run redraws
-        # exactly the same digits, and the data-order generator is not disturbed
         drawn, drawn_labels = synthetic_digits(n_synthetic, np.random.default_rng([config.seed, 1]))
-        x, y = np.concatenate([x, drawn[:, None]]), np.concatenate([y, drawn_labels])
+        data.x = np.concatenate([data.x, drawn[:, None]])
+        data.y = np.concatenate([data.y, drawn_labels])
         print(f"added {n_synthetic:,} drawn digits in styles MNIST lacks (digits/synthetic.py)")
-    return (x, y, scale(images[-config.val_size:]), labels[-config.val_size:].astype(np.int64),
-            scale(test_images), test_labels.astype(np.int64))
+    if config.unipen_copies:
+        add_unipen(data, config)
+    return data
+
+
+def add_unipen(data: Data, config: Config) -> None:
+    """Add UNIPEN's training writers (each digit drawn unipen_copies times) to data.x, and its
+    validation writers (drawn once, from their strokes) as data.x_unipen_val."""
+    folder = resolve_unipen_dir(config.unipen_dir)
+    if folder is None or not (folder / "train.jsonl.gz").is_file():
+        where = folder or "--unipen-dir, $UNIPEN_DIR, data/unipen/ or ../shared/unipen/"
+        print(f"UNIPEN not found ({where}): training without real writers' pen digits")
+        return
+    try:
+        pen_digits = load_unipen(folder, "train")
+    except (OSError, ValueError) as e:
+        raise TrainingError(str(e)) from None
+    if config.limit:
+        pen_digits = pen_digits[:config.limit]
+    train = [d for d in pen_digits if not is_validation_writer(d.writer)]
+    val = [d for d in pen_digits if is_validation_writer(d.writer)]
+    rng = np.random.default_rng([config.seed, 2])
+    drawn = np.concatenate([handwriting_images([d.strokes for d in train], rng)
+                            for _ in range(config.unipen_copies)])
+    data.x = np.concatenate([data.x, drawn[:, None]])
+    data.y = np.concatenate([data.y, np.tile([d.label for d in train], config.unipen_copies)])
+    data.x_unipen_val = np.stack([strokes_to_mnist(list(d.strokes)) for d in val])[:, None]
+    data.y_unipen_val = np.array([d.label for d in val], dtype=np.int64)
+    data.unipen_dir = folder
+    print(f"added {len(drawn):,} drawings of {len(train):,} UNIPEN digits by "
+          f"{len({d.writer for d in train})} writers; {len(val):,} digits of "
+          f"{len({d.writer for d in val})} other writers for validation (UNIPEN, "
+          "doi:10.5281/zenodo.1195803)")
 
 
 def accuracy(model, x, y) -> float:
     return float((model.predict(x).argmax(axis=1) == y).mean())
+
+
+def unipen_test(model, data: Data) -> dict:
+    """UNIPEN's test writers, sent as strokes (for the report; never used for a choice):
+    {"unipen_test_accuracy", "unipen_credit"}, or {} without UNIPEN."""
+    if data.unipen_dir is None:
+        return {}
+    digits = load_unipen(data.unipen_dir, "test")
+    x = np.stack([strokes_to_mnist(list(d.strokes)) for d in digits])[:, None]
+    return {"unipen_test_accuracy": accuracy(model, x, np.array([d.label for d in digits])),
+            "unipen_credit": "UNIPEN train_r01_v07 isolated digits (Guyon et al., ICPR 1994; "
+                             "doi:10.5281/zenodo.1195803, CC BY 4.0)"}
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -241,9 +321,11 @@ def run(config: Config, resume: bool, argv) -> int:
     if resume:
         saved = read_checkpoint(ckpt)
         # the run's own settings, not today's defaults; only where the data lives may change
-        config = Config(**{**saved["run"]["config"], "data_dir": config.data_dir})
+        config = Config(**{**saved["run"]["config"], "data_dir": config.data_dir,
+                           "unipen_dir": config.unipen_dir})
 
-    x, y, x_val, y_val, x_test, y_test = load_data(config)
+    data = load_data(config)
+    x, y = data.x, data.y
     model = nn.cnn(seed=config.seed, dropout=config.dropout)
     optimiser = nn.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     rng = np.random.default_rng(config.seed)
@@ -251,7 +333,7 @@ def run(config: Config, resume: bool, argv) -> int:
     if resume:
         state = restore_checkpoint(ckpt, saved, model, optimiser, rng)
         print(f"resuming from {ckpt} after epoch {state['epoch']}/{config.epochs}")
-    print(f"training on {len(x):,} images, validating on {len(x_val):,}; "
+    print(f"training on {len(x):,} images, validating on {len(data.x_val):,} MNIST digits; "
           f"{model.num_parameters():,} parameters; {config.epochs} epochs", flush=True)
 
     steps_per_epoch = -(-len(x) // config.batch_size)
@@ -259,18 +341,24 @@ def run(config: Config, resume: bool, argv) -> int:
         t0 = time.perf_counter()
         loss, train_acc, speed = train_epoch(model, optimiser, x, y, config, rng, epoch,
                                              steps_per_epoch)
-        val_acc = accuracy(model, x_val, y_val)
+        val_acc = accuracy(model, data.x_val, data.y_val)
+        epoch_log = {"epoch": epoch + 1, "loss": loss, "train_accuracy": train_acc,
+                     "val_accuracy": val_acc}
+        unipen = ""
+        if data.x_unipen_val is not None:
+            epoch_log["unipen_val_accuracy"] = accuracy(model, data.x_unipen_val,
+                                                        data.y_unipen_val)
+            unipen = f"  UNIPEN val {epoch_log['unipen_val_accuracy']:.2%}"
         seconds = time.perf_counter() - t0
-        state["history"].append({"epoch": epoch + 1, "loss": loss, "train_accuracy": train_acc,
-                                 "val_accuracy": val_acc, "lr_end": optimiser.lr,
-                                 "images_per_s": speed, "seconds": seconds})
+        state["history"].append({**epoch_log, "lr_end": optimiser.lr, "images_per_s": speed,
+                                 "seconds": seconds})
         print(f"epoch {epoch + 1:>2}/{config.epochs}  loss {loss:.4f}  train {train_acc:.2%}  "
-              f"val {val_acc:.2%}  {speed:,.0f} img/s  {seconds:.1f}s", flush=True)
+              f"val {val_acc:.2%}{unipen}  {speed:,.0f} img/s  {seconds:.1f}s", flush=True)
         state["epoch"] = epoch + 1
         save_checkpoint(ckpt, model, optimiser, rng, state)
 
-    test_probs = model.predict(x_test)
-    test_pred = test_probs.argmax(axis=1)
+    x_test, y_test = data.x_test, data.y_test
+    test_pred = model.predict(x_test).argmax(axis=1)
     confusion = np.zeros((10, 10), dtype=int)
     np.add.at(confusion, (y_test, test_pred), 1)
     report = {
@@ -285,6 +373,7 @@ def run(config: Config, resume: bool, argv) -> int:
         "test_accuracy": float((test_pred == y_test).mean()),
         "test_errors": int((test_pred != y_test).sum()),
         "confusion_matrix": confusion.tolist(),
+        **unipen_test(model, data),
         "wall_time_s": time.time() - started,
         "train_time_s": sum(h["seconds"] for h in state["history"]),
         "cpu": cpu_name(),
@@ -292,13 +381,16 @@ def run(config: Config, resume: bool, argv) -> int:
         "numpy": np.__version__,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    meta = {k: report[k] for k in ("test_accuracy", "val_accuracy", "command", "finished")}
+    meta = {k: report[k] for k in ("test_accuracy", "val_accuracy", "unipen_test_accuracy",
+                                   "command", "finished") if k in report}
     nn.save(model, out, meta={**meta, "report": out.with_suffix(".json").name})
     out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     plots = plot_all(report, x_test[:, 0], y_test, test_pred, out)
     ckpt.unlink(missing_ok=True)
     print(f"test accuracy {report['test_accuracy']:.2%} ({report['test_errors']} errors in "
-          f"{len(y_test):,}); wall time {report['wall_time_s']:.0f}s")
+          f"{len(y_test):,})" + (f"; UNIPEN test writers {report['unipen_test_accuracy']:.2%}"
+                                 if "unipen_test_accuracy" in report else "")
+          + f"; wall time {report['wall_time_s']:.0f}s")
     print(f"wrote {out}, {out.with_suffix('.json')}, " + ", ".join(str(p) for p in plots))
     return 0
 

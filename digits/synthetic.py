@@ -4,10 +4,9 @@ MNIST was written on paper forms by American census staff and students. People d
 screen also write a 1 with a long flag or a base, a European 1 (a long up-stroke), a 7 with a
 crossbar, a closed 4, a looped 2... A model trained on MNIST alone reads a long-flagged 1 as a 7
 with high confidence. This module draws every digit from small random stroke programs (each
-digit has several styles, every length, angle and curve jittered), renders them with a random
-pen on a canvas (digits.canvas, the one stroke renderer) and sends the canvas through
-`digits.preprocess.to_mnist`, exactly the path a drawing on the page takes. train.py adds a few
-thousand of these to the 55,000 MNIST training images; validation and test stay pure MNIST.
+digit has several styles, every length, angle and curve jittered), and draws them by a random
+hand through the server's own preprocessing (digits/handwriting.py). train.py adds a few
+thousand of these to the training images; validation and test stay real digits.
 
 What this is not: handwriting. The strokes are one programmer's idea of each style; they
 widen what the network has seen, they do not replace people's digits.
@@ -15,10 +14,9 @@ widen what the network has seen, they do not replace people's digits.
 
 import numpy as np
 
-from digits.canvas import render as render_strokes
-from digits.preprocess import BlankDrawingError, to_mnist
+from digits.handwriting import handwriting_images
 
-CANVAS = 96  # px: rendering size before preprocessing (which resamples to 28x28 anyway)
+TREMOR = 0.012  # no hand is steady: every point moves by about 1% of the digit's size
 
 
 def _arc(cx, cy, rx, ry, start, stop, n=24):
@@ -120,32 +118,9 @@ def _nine(r):
 DIGITS = (_zero, _one, _two, _three, _four, _five, _six, _seven, _eight, _nine)
 
 
-def render(strokes, rng) -> np.ndarray:
-    """Strokes -> an ink map float32 (CANVAS, CANVAS) in 0..1, with a random pen, a random
-    rotation, slant and aspect, and each point jittered a little (no hand is steady)."""
-    angle, slant = np.radians(_u(rng, -8, 8)), _u(rng, -0.3, 0.3)
-    aspect = np.exp(_u(rng, -0.25, 0.15))            # narrower more often than wider
-    c, s = np.cos(angle), np.sin(angle)
-    transform = np.array([[c, -s], [s, c]]) @ np.array([[aspect, slant], [0.0, 1.0]])
-    pen = _u(rng, 0.04, 0.14) * CANVAS
-    box = 0.55 * CANVAS  # with the worst rotation, slant, aspect and pen: still 3 px from the edge
-    drawn = []
-    for stroke in strokes:
-        pts = np.asarray(stroke, dtype=np.float64) + rng.normal(0, 0.012, (len(stroke), 2))
-        drawn.append((pts - 0.5) @ transform.T * box + CANVAS / 2)
-    return render_strokes(drawn, (CANVAS, CANVAS), pen, smoothing=False)
-
-
 def synthetic_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """n drawn digits, classes balanced: (images float32 (n, 28, 28) in 0..1, labels int64 (n,))."""
-    labels = np.arange(n) % 10
-    images = np.empty((n, 28, 28), dtype=np.float32)
-    for i, digit in enumerate(labels):
-        while True:
-            try:
-                images[i] = to_mnist(render(DIGITS[digit](rng), rng))
-                break
-            except BlankDrawingError:  # a random pen on a tiny shape can make a blot: draw again
-                continue
-    order = rng.permutation(n)
-    return images[order], labels[order].astype(np.int64)
+    labels = rng.permutation(np.arange(n) % 10)
+    strokes = [[np.asarray(stroke, dtype=np.float64) for stroke in DIGITS[digit](rng)]
+               for digit in labels]
+    return handwriting_images(strokes, rng, tremor=TREMOR), labels.astype(np.int64)
