@@ -33,7 +33,12 @@ def _u(rng, low, high):
 # list of (x, y) points in the unit square, x to the right and y down.
 def _zero(r):
     rx = _u(r, 0.15, 0.42)
-    return [_arc(0.5, 0.5, rx, 0.45, -95 + _u(r, -20, 20), 270 + _u(r, 0, 30))]
+    oval = [_arc(0.5, 0.5, rx, 0.45, -95 + _u(r, -20, 20), 270 + _u(r, 0, 30))]
+    if r.random() < 0.25:                            # slashed, through the oval or beyond it
+        reach = _u(r, 0.7, 1.2)
+        return oval + [[(0.5 - reach * rx, _u(r, 0.75, 0.95)),
+                        (0.5 + reach * rx, _u(r, 0.05, 0.25))]]
+    return oval
 
 
 def _one(r):
@@ -71,8 +76,17 @@ def _three(r):
 
 def _four(r):
     x = _u(r, 0.55, 0.72)
-    if r.random() < 0.5:                             # closed, in one stroke
+    style = r.random()
+    if style < 0.35:                                 # closed, in one stroke
         return [[(x, 0.95), (x, 0.05), (_u(r, 0.1, 0.25), 0.62), (0.88, 0.62)]]
+    if style < 0.55:                                 # open, in one stroke, like an "h" or a "u":
+        left = _u(r, 0.12, 0.3)                      # down, across, up and down again
+        bar = _u(r, 0.5, 0.62)
+        if r.random() < 0.5:
+            body = [(left, 0.05), (left + _u(r, 0.0, 0.08), bar), (x, bar)]
+        else:
+            body = [(left, 0.05)] + _arc((left + x) / 2, bar - 0.1, (x - left) / 2, 0.12, 180, 0)
+        return [body + [(x, _u(r, 0.05, 0.2)), (x + _u(r, -0.05, 0.05), 0.95)]]
     return [[(_u(r, 0.2, 0.45), 0.05), (0.15, 0.6), (0.88, 0.6)], [(x, _u(r, 0.2, 0.4)), (x, 0.95)]]
 
 
@@ -108,10 +122,16 @@ def _eight(r):
 
 
 def _nine(r):
-    head = _arc(0.47, 0.28, _u(r, 0.2, 0.28), 0.23, 0, 365)
-    x = 0.47 + 0.25
-    if r.random() < 0.5:                             # a straight tail, upright or slanted
+    rx = _u(r, 0.12, 0.28)                           # a small loop fills in with a thick pen
+    head = _arc(0.72 - rx, 0.28, rx, _u(r, 0.12, 0.23), 0, 365)
+    x = 0.72
+    style = r.random()
+    if style < 0.4:                                  # a straight tail, upright or slanted
         return [head + [(x, 0.3), (x - _u(r, 0.0, 0.3), 0.95)]]
+    if style < 0.7:                                  # a tail hooking back to the left, like a g
+        radius = _u(r, 0.2, 0.4)
+        return [head + [(x, 0.3), (x, 0.65)]
+                + _arc(x - radius, 0.65, radius, _u(r, 0.2, 0.3), 0, _u(r, 110, 200))]
     return [head + [(x, 0.3), (x, 0.7)] + _arc(0.47, 0.7, 0.25, 0.25, 0, 120)]
 
 

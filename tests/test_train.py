@@ -144,3 +144,43 @@ def test_a_corrupt_checkpoint_says_so_in_one_line(tmp_path, capsys):
     assert train.main(["--resume", "--out", str(tmp_path / "m.npz")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("train.py: error: cannot resume from") and "\n" not in err
+
+
+def small_unipen(folder: Path, source: Path, per_split: int = 300) -> Path:
+    """A UNIPEN folder of the first digits of the real files (writers as they come)."""
+    import gzip
+
+    folder.mkdir()
+    for split in ("train", "test"):
+        with gzip.open(source / f"{split}.jsonl.gz", "rt") as f:
+            lines = [next(f) for _ in range(per_split)]
+        with gzip.open(folder / f"{split}.jsonl.gz", "wt") as f:
+            f.writelines(lines)
+    return folder
+
+
+@pytest.mark.slow
+def test_real_writers_join_training_and_are_scored_apart(tmp_path, mnist_dir, unipen_dir,
+                                                         monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    folder = small_unipen(tmp_path / "unipen", unipen_dir)
+    out = tmp_path / "m.npz"
+    assert train.main([*SMALL, "--epochs", "1", "--unipen-dir", str(folder),
+                       "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "UNIPEN digits by" in printed and "UNIPEN test writers" in printed
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert 0 <= report["history"][0]["unipen_val_accuracy"] <= 1
+    assert 0 <= report["unipen_test_accuracy"] <= 1 and "UNIPEN" in report["unipen_credit"]
+
+
+@pytest.mark.slow
+def test_without_unipen_it_trains_on_mnist_and_says_so(tmp_path, mnist_dir, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    out = tmp_path / "m.npz"
+    assert train.main([*SMALL, "--epochs", "1", "--unipen-dir", str(tmp_path / "nowhere"),
+                       "--out", str(out)]) == 0
+    assert "UNIPEN not found" in capsys.readouterr().out
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert "unipen_test_accuracy" not in report
+    assert "unipen_val_accuracy" not in report["history"][0]
