@@ -85,7 +85,7 @@ def place_strokes(strokes: Strokes, side: int, size: float, pen: float, slant: f
                        a[:, 1] - centre[1]], axis=1) for a in arrays]
     points = np.concatenate(moved)
     extent = points.max(axis=0) - points.min(axis=0)  # (2,) centre lines' width, height
-    scale = max(size * side - pen, 1.0) / max(extent.max(), 1e-9)
+    scale = max(size * side - pen, 0.01 * side) / max(extent.max(), 1e-9)  # any canvas unit
     low = points.min(axis=0) * scale - pen / 2
     room = np.maximum(side - (extent * scale + pen), 0.0)  # free space along x and y
     offset = -low + np.asarray(where, dtype=np.float64) * room

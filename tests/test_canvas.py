@@ -162,3 +162,10 @@ def test_the_pens_are_the_pages_pens():
     table = re.search(r"const PEN_WIDTHS = \{([^}]*)\}", script).group(1)
     page = {name: float(value) for name, value in re.findall(r"(\w+): ([\d.]+)", table)}
     assert page == PENS
+
+
+@pytest.mark.parametrize("side", [1.0, 280.0, 2048.0])
+def test_placing_works_in_any_canvas_unit(side):
+    placed = place_strokes(SEVEN, side, 0.9, 0.05 * side, where=(1.0, 1.0))[0] / side
+    np.testing.assert_allclose(placed.max(axis=0), [0.975, 0.975])  # the pen's edge on the edge
+    assert placed.min() > 0
