@@ -139,6 +139,19 @@ def test_one_cycle_warms_up_then_decays():
     assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))
 
 
+def test_the_unsure_threshold_flags_more_wrong_answers_than_right_ones():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 400)
+    confident = np.full((400, 10), 0.01)
+    confident[np.arange(400), labels] = 0.91  # right and sure
+    shaky = np.full((40, 10), 0.05)
+    shaky[np.arange(40), (labels[:40] + 1) % 10] = 0.55  # wrong, with 0.55
+    probabilities = np.concatenate([confident, shaky])
+    threshold = train.unsure_threshold(probabilities, np.concatenate([labels, labels[:40]]))
+    assert 0.55 < threshold <= 0.91
+    assert train.unsure_threshold(None, None) == 0.6
+
+
 def test_a_corrupt_checkpoint_says_so_in_one_line(tmp_path, capsys):
     (tmp_path / "m.ckpt.npz").write_bytes(b"PK\x03\x04 half a checkpoint")
     assert train.main(["--resume", "--out", str(tmp_path / "m.npz")]) == 1
