@@ -13,7 +13,7 @@ first TRAIN_SPLIT, the images train.py trains on (the rest of the file is its va
 Reading those 10,000 digits through the CNN takes about 5.5 s of one core (1,800 images/s), so
 `BackgroundIndex` does it in a thread of its own at the lowest CPU priority, once per weights
 file: the features are kept in data/cache/ under the SHA-256 of the weights, and later starts
-only read MNIST's images again (about 0.3 s). Memory: 10,000 x (784 pixels + 128 float32
+only read MNIST's images again (about a second). Memory: 10,000 x (784 pixels + 128 float32
 features) is about 13 MB.
 
 What it is not: a general nearest-neighbour library (a matrix-vector product over 10,000 rows,
