@@ -176,7 +176,7 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
     @app.post("/api/explain")
     def explain():
         # Not under compute_lock: the panel's requests never queue /api/predict's. The explainer
-        # has its own copy of the model and its own lock (digits/explain.py).
+        # has its own copy of the model and its own thread (digits/explain.py).
         started = time.perf_counter()
         x = _preprocess(_read_drawing())  # the same forms, caps and errors as /api/predict
         prepared = time.perf_counter()
