@@ -155,7 +155,7 @@ class BackgroundIndex:
         n = 10 * self.per_digit
         self._state = {"status": "building", "progress": round(fraction, 3),
                        "note": f"Reading {n:,} MNIST training digits through the network "
-                               f"({fraction:.0%}); ask again in a few seconds."}
+                               f"({fraction:.0%}); they are ready in a few seconds."}
 
     def _run(self) -> None:
         _lowest_priority()

@@ -477,6 +477,10 @@ function onPredictionStatus() {
 }
 
 function startInside() {
+  // Enter on the focused summary opens the panel; the page's own Enter (predict) must not see it.
+  inside.panel.querySelector("summary").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") event.stopPropagation();
+  });
   new MutationObserver(onPredictionStatus).observe(predictionEl,
     { attributes: true, attributeFilter: ["data-status"] });
   inside.panel.addEventListener("toggle", () => {

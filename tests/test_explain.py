@@ -229,6 +229,17 @@ def test_the_panel_fits_a_phone(phone, mnist_dir):
 
 
 @pytest.mark.browser
+def test_the_keyboard_opens_the_panel(laptop):
+    draw_with_mouse(laptop, DIGITS[1])
+    laptop.wait_for_selector('#prediction[data-status="done"]')
+    laptop.focus("#inside > summary")
+    with laptop.expect_request("**/api/explain"):
+        laptop.keyboard.press("Enter")  # opens the panel, and is not taken for "predict"
+    assert laptop.locator("#inside").get_attribute("open") is not None
+    laptop.wait_for_selector('#inside[data-status="done"]')
+
+
+@pytest.mark.browser
 def test_a_server_error_is_shown_in_the_panel(laptop):
     laptop.route("**/api/explain", lambda route: route.fulfill(
         status=503, content_type="application/json",
