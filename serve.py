@@ -13,6 +13,8 @@ Routes:
     POST /api/predict      {"strokes": [[[x, y], ...], ...]}  (the page's form)
                         or {"image": "data:image/png;base64,..."}
                         -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats]}
+    POST /api/explain      the same body -> what the page's "Look inside" panel shows: feature
+                           maps, filters, saliency, nearest training digits (digits/explain.py)
 
 What this file deliberately is not: it does no image maths. Turning a drawing of any size and
 background into the 28x28 picture MNIST would have made of it is `digits.preprocess`'s job; this
@@ -56,6 +58,8 @@ from digits.drawing import (
     DrawingError,
     DrawingTooLargeError,
 )
+from digits.explain import Explainer
+from digits.neighbours import BackgroundIndex
 from digits.preprocess import preprocess, preprocess_strokes
 
 # ----------------------------------------------------------------------------------------------
@@ -103,14 +107,17 @@ class RequestError(HTTPError):
     """
 
 
-def create_app(model: Any, weights_name: str) -> Bottle:
+def create_app(model: Any, weights_name: str, explainer: Explainer | None = None) -> Bottle:
     """Build the web app around an already loaded model.
 
     model: anything with `.predict(x)`, x float32 (N, 1, 28, 28) in 0..1 -> (N, 10) probabilities,
         and optionally `.meta` (a dict of facts about the training run) for /api/health.
     weights_name: the weights file name that /api/health reports, e.g. "mnist_cnn.npz".
+    explainer: what /api/explain answers with; by default one for `model` (an nn.Sequential)
+        without the nearest training digits.
     """
     app = Bottle()
+    explainer = explainer or Explainer(model)
     # One drawing at a time through preprocess and the model. Both are CPU-bound NumPy code
     # that keeps dropping and retaking the GIL; THREADS threads interleaving them made about
     # 480 context switches per request and cost half the throughput (scripts/bench_server.py,
@@ -163,6 +170,20 @@ def create_app(model: Any, weights_name: str) -> Bottle:
             read=read - started, queue=locked - read, preprocess=prepared - locked,
             predict=predicted - prepared, total=time.perf_counter() - started,
             cpu=time.thread_time() - started_cpu))
+        response.content_type = "application/json"
+        return body
+
+    @app.post("/api/explain")
+    def explain():
+        # Not under compute_lock: the panel's requests never queue /api/predict's. The explainer
+        # has its own copy of the model and its own thread (digits/explain.py).
+        started = time.perf_counter()
+        x = _preprocess(_read_drawing())  # the same forms, caps and errors as /api/predict
+        prepared = time.perf_counter()
+        body = json.dumps(explainer.explain(x))
+        response.set_header("Server-Timing", _server_timing(
+            prepare=prepared - started, explain=time.perf_counter() - prepared,
+            total=time.perf_counter() - started))
         response.content_type = "application/json"
         return body
 
@@ -342,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serve.py: cannot load the model from {args.weights}: "
               f"{type(err).__name__}: {_sentence(err)}", file=sys.stderr)
         return 1
-    app = create_app(model, Path(args.weights).name)
+    neighbours = BackgroundIndex(model, args.weights).start()  # MNIST read off the request path
+    app = create_app(model, Path(args.weights).name, Explainer(model, neighbours))
     try:
         server = waitress.create_server(app, host=args.host, port=args.port, threads=THREADS,
                                         max_request_body_size=WAITRESS_BODY_LIMIT)

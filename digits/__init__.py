@@ -9,6 +9,8 @@
     mnist.py        getting MNIST onto disk: mirrors, SHA-256, $MNIST_DIR
     unipen.py       UNIPEN's real writers' digits, read from $UNIPEN_DIR (never stored here)
     report.py       the CPU's name and the plots of a training run
+    explain.py      what the page's "Look inside" panel shows: maps, filters, saliency
+    neighbours.py   the MNIST training digits nearest to a drawing, as the network sees them
 
 This is the app's side of the project: it speaks PNG, pens and canvases, and uses Pillow (and
 Matplotlib for plots). The teaching library `nn` knows none of it and never imports it; `digits`

@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from nn.data import GZIP_MAGIC, IDXError, decompress, find_idx, require_idx
+from nn.data import GZIP_MAGIC, SPLITS, IDXError, decompress, find_idx, require_idx
 
 # The usual public mirrors, tried in this order. Tests pass their own.
 MIRRORS: tuple[str, ...] = (
@@ -56,6 +56,23 @@ def resolve_data_dir(data_dir: str | None) -> Path:
     if os.environ.get("MNIST_DIR"):
         return Path(os.environ["MNIST_DIR"]).expanduser()
     return DEFAULT_DATA_DIR
+
+
+# Where MNIST may already be, when nothing names a folder: data/mnist/ (where train.py downloads
+# it) and ../shared/mnist/ (beside the repository, as on the development machines and in CI).
+SEARCHED_DIRS = (DEFAULT_DATA_DIR, Path("..") / "shared" / "mnist")
+
+
+def find_mnist(split: str = "train") -> Path | None:
+    """A folder that already holds a split's images and labels, found without downloading:
+    $MNIST_DIR when it is set (and only it), else the first of SEARCHED_DIRS that has them;
+    None when none has. For tools that can do without MNIST, such as serve.py's neighbours."""
+    names = SPLITS[split]  # (images, labels) file names
+    env = os.environ.get("MNIST_DIR")
+    for folder in [Path(env).expanduser()] if env else SEARCHED_DIRS:
+        if all(find_idx(folder, name) is not None for name in names):
+            return folder
+    return None
 
 
 def verify_mnist(data_dir: str | os.PathLike, names: Iterable[str] = tuple(SHA256)) -> None:

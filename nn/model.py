@@ -76,6 +76,38 @@ class Sequential:
             outputs.append(x)
         return outputs
 
+    def input_gradient(self, x: np.ndarray, dout: np.ndarray) -> np.ndarray:
+        """dL/dx: backpropagation carried one layer further than training needs, to the input.
+
+        x: inputs, e.g. images (N, 1, 28, 28); dout: dL/d(output) for the output the model
+        computes from x, (N, 10) for the CNN. With dout one-hot on a class, the answer says how
+        each pixel moves that class's logit: a saliency map (Simonyan et al. 2014,
+        "Deep Inside Convolutional Networks"). Returns an array shaped like x.
+
+        It is the gradient of inference, of what `predict` computes. So a layer that hands its
+        input back unchanged at inference (Dropout) is left out of the path: in training mode it
+        would multiply the gradient by a random mask (one image is enough to ask a layer). Every
+        other layer runs forward(x, train=True), keeping what its backward needs. As in a training
+        step, the layers' grads are overwritten.
+        """
+        path = []
+        for layer in self.layers:
+            probe = x[:1]
+            if layer.forward(probe, train=False) is probe:  # the identity at inference: skip it
+                continue
+            x = layer.forward(x, train=True)
+            path.append(layer)
+        asked = [layer.input_grad for layer in path]
+        for layer in path:
+            layer.input_grad = True  # the first layer's dx too, which training never needs
+        try:
+            for layer in reversed(path):
+                dout = layer.backward(dout)
+        finally:
+            for layer, flag in zip(path, asked):
+                layer.input_grad = flag
+        return dout
+
     def architecture(self) -> list[dict]:
         return [{"type": type(layer).__name__, **layer.config()} for layer in self.layers]
 

@@ -30,6 +30,20 @@ def test_resolve_data_dir_prefers_argument_then_environment_then_default(monkeyp
     assert mnist.resolve_data_dir(None) == Path("data/mnist")
 
 
+def test_find_mnist_looks_in_the_environment_only_or_else_in_the_usual_folders(tmp_path,
+                                                                                monkeypatch):
+    for folder in ("shared/mnist", "repo/data/mnist", "empty"):
+        (tmp_path / folder).mkdir(parents=True)
+    write_fake_mnist(tmp_path / "shared" / "mnist")
+    monkeypatch.chdir(tmp_path / "repo")  # ../shared/mnist is beside it, data/mnist is not
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    assert mnist.find_mnist("train") == Path("..") / "shared" / "mnist"
+    write_fake_mnist(tmp_path / "repo" / "data" / "mnist", gz=False)  # raw files count too
+    assert mnist.find_mnist("test") == Path("data") / "mnist"  # the first searched wins
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "empty"))
+    assert mnist.find_mnist("train") is None  # set: only that folder, never a download
+
+
 def test_verify_mnist_reports_a_corrupt_local_copy(tmp_path, monkeypatch):
     arrays = write_fake_mnist(tmp_path)
     monkeypatch.setattr(mnist, "SHA256", {n: sha256(idx_bytes(a)) for n, a in arrays.items()})

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import nn
+from nn.gradcheck import numerical_gradient, relative_error
 
 
 @pytest.fixture
@@ -43,6 +44,44 @@ def test_activations_are_every_layers_output_ending_in_the_logits(model, images)
     assert len(outputs) == len(model.layers)
     assert outputs[0].shape == (5, 32, 28, 28)  # the first convolution's feature maps
     np.testing.assert_allclose(nn.softmax(outputs[-1]), model.predict(images), rtol=1e-5)
+
+
+def small_cnn_float64(seed: int = 0) -> nn.Sequential:
+    """Every kind of layer, Dropout included, in float64 for a numerical gradient check."""
+    rng = np.random.default_rng(seed)
+    model = nn.Sequential([
+        nn.Conv2D(1, 3, 3, padding=1, seed=rng), nn.ReLU(), nn.MaxPool2D(2), nn.Flatten(),
+        nn.Dropout(0.5, seed=1), nn.Dense(3 * 3 * 3, 4, seed=rng), nn.ReLU(),
+        nn.Dropout(0.5, seed=2), nn.Dense(4, 3, seed=rng)])
+    for params, _ in model.parameters():
+        for k in params:
+            params[k] = params[k].astype(np.float64)
+    return model
+
+
+def test_input_gradient_matches_the_numerical_gradient_of_inference():
+    model = small_cnn_float64()
+    x = np.random.default_rng(1).uniform(-1, 1, size=(2, 1, 6, 6))
+    g = np.random.default_rng(2).normal(size=(2, 3))  # dL/dlogits: L = sum(logits * g)
+    numeric = numerical_gradient(lambda: float(np.sum(model.forward(x, train=False) * g)), x)
+    dx = model.input_gradient(x, g)
+    assert dx.shape == x.shape
+    assert relative_error(dx, numeric) < 1e-6  # Dropout left out: inference, not a random mask
+    np.testing.assert_array_equal(model.input_gradient(x, g), dx)  # and so, repeatable
+    assert model.layers[0].input_grad is False  # the model still skips it when training
+
+
+def test_input_gradient_of_a_class_logit_is_a_saliency_map(model, images):
+    one_hot = np.zeros((5, 10), np.float32)
+    one_hot[:, 3] = 1.0  # how each pixel moves the logit of "3"
+    saliency = model.input_gradient(images, one_hot)
+    assert saliency.shape == images.shape and saliency.dtype == np.float32
+    h = 1e-2  # float32: a step large enough to rise above rounding, small enough to stay linear
+    i, r, c = 1, 14, 14
+    bumped = images.copy()
+    bumped[i, 0, r, c] += h
+    change = model.forward(bumped)[i, 3] - model.forward(images)[i, 3]
+    assert change / h == pytest.approx(saliency[i, 0, r, c], rel=0.05, abs=1e-3)
 
 
 def test_file_holds_no_pickles(tmp_path, model):
