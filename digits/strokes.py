@@ -27,8 +27,15 @@ def stroke_width(ink: np.ndarray) -> float:
     formula), a stroke of width w and length L with round caps has A = wL + pi w^2/4 and
     P = 2L + pi w, hence pi/2 w^2 - P w + 2A = 0 and w = (P - sqrt(P^2 - 4 pi A)) / pi. It is exact
     for a straight stroke and for a dot, and a little high for loops (about w^2 / L).
+
+    Any shape works. np.gradient needs two pixels along each axis, so a map one pixel thick (a
+    thin straight stroke cropped to its ink) is framed with background along that axis, where its
+    outline is. Thicker maps are measured as they are: the blank-drawing threshold of
+    digits.preprocess (DOT_RATIO) was set on that estimate, ink touching the edges included.
     """
-    gy, gx = np.gradient(ink.astype(np.float64))
+    ink = np.asarray(ink, dtype=np.float64)
+    thin_axes = [(1, 1) if side < 2 else (0, 0) for side in ink.shape]
+    gy, gx = np.gradient(np.pad(ink, thin_axes))  # (H, W) each, or 2 longer where H or W is 1
     perimeter = float(np.sqrt(gx * gx + gy * gy).sum())
     area = float(ink.sum())
     if perimeter <= 0.0:

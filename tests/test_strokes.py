@@ -24,6 +24,13 @@ def test_stroke_width_estimate_is_the_pen_width():
             assert stroke_width(draw(shape, pen=pen)) == pytest.approx(pen, rel=0.08)
 
 
+@pytest.mark.parametrize("shape", [(1, 80), (80, 1)])
+def test_stroke_width_of_a_map_one_pixel_thick_is_one_pixel(shape):
+    # What a thin straight stroke becomes once cropped to its ink and shrunk: one row of pixels.
+    assert stroke_width(np.ones(shape)) == pytest.approx(1.0, abs=0.05)
+    assert 0 < stroke_width(np.ones((1, 1))) < 1.5
+
+
 
 # ------------------------------------------------------------------------------------------------
 # thinning
