@@ -16,6 +16,7 @@ from PIL import Image
 from conftest import FOUR, SEVEN, draw, encode, png
 from digits.drawing import (
     MAX_COORDINATE,
+    MAX_LENGTH,
     MAX_POINTS,
     MAX_SIDE,
     MAX_STROKES,
@@ -219,6 +220,13 @@ def test_too_many_strokes_or_points_are_too_large():
         load_strokes([[[0, 0]]] * (MAX_STROKES + 1))
     with pytest.raises(DrawingTooLargeError, match=f"limit is {MAX_POINTS}"):
         load_strokes([[[i, i] for i in range(MAX_POINTS + 1)]])
+
+
+def test_a_scribble_far_longer_than_a_digit_is_too_large():
+    zigzag = [[[(i % 2) * 100, i % 3] for i in range(2_000)]]  # 2000 strokes across, 100 wide
+    with pytest.raises(DrawingTooLargeError, match=f"limit is {MAX_LENGTH}"):
+        load_strokes(zigzag)
+    load_strokes([zigzag[0][:MAX_LENGTH]])  # as long as allowed
 
 
 @pytest.mark.parametrize("strokes", [[], [[]], [[], []]])

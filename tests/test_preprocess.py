@@ -342,6 +342,24 @@ def test_a_stray_tap_beside_the_strokes_is_ignored():
     assert_same_digit(tapped, clean, mean=1e-6, worst=1e-5)
 
 
+def test_the_stray_check_of_many_points_needs_little_memory():
+    # Two strokes of 10,000 points, one of them small: measured point against segment, that
+    # was a (10000, 10000, 2) array, 4.8 GB and 29 s.
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    tap = (1000 + rng.uniform(0, 5, (10_000, 2))).tolist()
+    line = [[i * 0.1, 0.0] for i in range(10_000)]
+    tracemalloc.start()
+    try:
+        x = preprocess_strokes([line, tap])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6
+    assert_same_digit(x, preprocess_strokes([line]), mean=1e-6, worst=1e-5)  # the tap is a stray
+
+
 @pytest.mark.parametrize("strokes, pen", [
     ([[[10, 10]]], None),  # a tap
     ([[[10, 10], [10, 10], [10, 10]]], None),  # a press that did not move
