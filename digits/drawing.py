@@ -5,7 +5,8 @@ Two forms reach the server, and both are read here before anything is computed f
 - ``load_drawing(png_bytes)`` -> an *ink map*, float32 (H, W) in 0..1 where 1 is ink. Ink is how
   much a pixel stands out from the background, so black-on-white, white-on-black,
   black-on-transparent (what a browser canvas exports) and coloured ink all give the same map.
-  The size is read from the PNG header and checked before a pixel is decoded.
+  The size and the chunk list are checked before a pixel is decoded (``check_png``, which a
+  server can also call on its own, before the PNG waits for its turn).
 - ``load_strokes(strokes)`` -> the pen-down traces as float64 arrays (P, 2) of (x, y), y down, in
   the sender's own units, after checking their number, their length and every coordinate.
 
@@ -71,10 +72,15 @@ class ImageTooLargeError(ImageError, DrawingTooLargeError):
 # PNG bytes -> ink map
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    """Read (width, height) from the IHDR chunk, and walk the chunk list, before Pillow decodes
-    anything: refuse a PNG whose chunks do not fit in it, or that has more than MAX_CHUNKS of
-    them or more than MAX_ANCILLARY optional ones (text, colour profiles, unknown kinds)."""
+def check_png(data: bytes) -> tuple[int, int]:
+    """A PNG's (width, height), read and checked before a pixel is decoded: the signature, the
+    header, the chunk list (every chunk inside the file, at most MAX_CHUNKS of them and
+    MAX_ANCILLARY optional ones: text, colour profiles, unknown kinds) and the size (at most
+    MAX_SIDE x MAX_SIDE, not zero). Costs microseconds, so a server can refuse a PNG before it
+    waits for its turn to decode one. Raises ImageError or ImageTooLargeError."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"a PNG is bytes, got {type(data).__name__}.")
+    data = bytes(data)
     if len(data) < 24 or data[:8] != PNG_SIGNATURE:
         kind = "a JPEG" if data[:3] == b"\xff\xd8\xff" else "not a PNG"
         raise ImageError(f"The image is {kind}: send the drawing as a PNG (image/png).")
@@ -95,6 +101,13 @@ def _png_size(data: bytes) -> tuple[int, int]:
                 "(text, colour profiles...); export the drawing again as a plain PNG.")
     if offset > len(data):  # a chunk (IEND included) runs past the end of the file
         raise ImageError("The PNG is truncated: export the drawing again.")
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise ImageTooLargeError(
+            f"The image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}. "
+            "Send a smaller canvas."
+        )
+    if width == 0 or height == 0:
+        raise ImageError("The PNG has zero width or height: export the drawing again.")
     return width, height
 
 
@@ -103,14 +116,7 @@ def _decode(data: bytes) -> Image.Image:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"load_drawing expects PNG bytes, got {type(data).__name__}.")
     data = bytes(data)
-    width, height = _png_size(data)
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageTooLargeError(
-            f"The image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}. "
-            "Send a smaller canvas."
-        )
-    if width == 0 or height == 0:
-        raise ImageError("The PNG has zero width or height: export the drawing again.")
+    check_png(data)
     try:
         img = Image.open(io.BytesIO(data), formats=["PNG"])
         img.load()

@@ -96,7 +96,7 @@ def test_strokes_are_read_like_the_png_of_the_same_drawing(app, digit):
 @pytest.mark.parametrize("payload, status, words", [
     ({"strokes": "7"}, 400, "list of strokes"),
     ({"strokes": [[[0, 0], [1]]]}, 400, "Stroke 0"),
-    ({"strokes": [[[0, 0], [1, float("nan")]]]}, 400, "finite"),
+    ({"strokes": [[[0, 0], [1, float("nan")]]]}, 400, "not valid JSON"),  # NaN is not JSON
     ({"strokes": [[[0, 0], [1e300, 1]]]}, 400, "finite"),
     ({"strokes": [[[0, 0], [9, 9]]], "pen": "thick"}, 400, '"pen"'),
     ({"strokes": [[[0, 0]]] * 65}, 413, "strokes"),
