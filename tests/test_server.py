@@ -22,7 +22,7 @@ from PIL import Image
 from webtest import TestApp
 
 import serve
-from conftest import encode, page_png, page_strokes
+from conftest import encode, page_png, page_strokes, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "weights" / "mnist_cnn.npz"
@@ -343,25 +343,11 @@ def test_a_real_bug_gives_json_500_without_a_traceback():
 # ------------------------------------------------------------------------------ live server
 
 
-def start_server(*args: str) -> tuple[subprocess.Popen, str]:
-    """Run `python serve.py --port 0 ...`; return the process and the URL it printed."""
-    proc = subprocess.Popen(
-        [sys.executable, "serve.py", "--port", "0", *args], cwd=ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    line = proc.stdout.readline()  # serve.py prints the URL once the model is loaded
-    if "http://" not in line:
-        proc.kill()
-        pytest.fail(f"serve.py did not start: {line!r} {proc.stderr.read()!r}")
-    return proc, line.split("http://")[1].split("/")[0]
-
-
 @pytest.fixture(scope="module")
 def live():
     proc, address = start_server("--weights", str(WEIGHTS))
     yield address
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_server(proc)
 
 
 def request(address: str, method: str, path: str, body=None, headers=None, chunked=False):

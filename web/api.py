@@ -188,19 +188,22 @@ def refusals() -> Iterator[None]:
 
 def _decode_data_url(image: str) -> bytes:
     """Bytes from "data:image/png;base64,...." or from bare base64."""
-    text = image.strip()
-    if text.startswith("data:"):
+    text = image
+    if text.lstrip()[:5] == "data:":
         header, comma, text = text.partition(",")
-        if not comma or not header.endswith(";base64"):
+        if not comma or not header.strip().endswith(";base64"):
             raise RequestError(400, 'The "image" data URL must be base64 encoded, like '
                                     '"data:image/png;base64,iVBOR...".')
-    text = "".join(text.split())  # base64 wrapped over lines is still base64
-    text += "=" * (-len(text) % 4)  # and so is base64 that lost its padding
-    try:
+    try:  # most images come as one clean line: decode that without copying it first
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise RequestError(400, 'The "image" field is not valid base64; send the canvas '
-                                'export from canvas.toDataURL("image/png").') from None
+        text = "".join(text.split())  # base64 wrapped over lines is still base64
+        text += "=" * (-len(text) % 4)  # and so is base64 that lost its padding
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestError(400, 'The "image" field is not valid base64; send the canvas '
+                                    'export from canvas.toDataURL("image/png").') from None
     if not data:
         raise RequestError(400, 'The "image" field is empty; send a PNG of the drawing.')
     return data

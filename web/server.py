@@ -40,6 +40,7 @@ to a reverse proxy in front (README, "Server limits").
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import re
@@ -68,6 +69,7 @@ LINGER = 2.0  # s a refused connection drops what still comes before it closes
 BACKLOG = 1024
 
 _BARE_LF = re.compile(rb"(?<!\r)\n")
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -90,6 +92,7 @@ def listen(host: str, port: int) -> socket.socket:
 def run(app: Callable, sock: socket.socket, *, workers: int = 1, threads: int = 8) -> None:
     """Serve ``app`` on the listening ``sock`` with the limits above until SIGTERM or Ctrl+C:
     in this process, or in ``workers`` forked ones (ValueError where os.fork does not exist)."""
+    _give_large_buffers_back()
     if workers <= 1:
         _serve_here(app, sock, threads)
     elif not hasattr(os, "fork"):
@@ -97,6 +100,25 @@ def run(app: Callable, sock: socket.socket, *, workers: int = 1, threads: int = 
                          "one process per port behind a reverse proxy")
     else:
         _Workers(app, sock, threads).run(workers)
+
+
+def _give_large_buffers_back() -> None:
+    """Have glibc return buffers of 1 MiB and more to the system when they are freed.
+
+    By default glibc raises its mmap threshold (and its trim threshold with it) each time a
+    large block is freed, so the next ones come from its per-thread heaps, which keep them:
+    after bursts of 1.5 MB request bodies the server stayed 50-60 MiB larger than it started.
+    Fixed thresholds (mallopt(3)) give each such buffer its own mapping, unmapped when freed:
+    15-18 MiB larger after 2,000 to 8,000 refused requests of every kind (measured with the
+    requests of tests/test_web_server.py). Smaller blocks, such as a 280x280 canvas's arrays,
+    stay on the heap and cost no system call. A no-op without glibc.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 2 << 20)  # and trim heaps again: the raise had doubled this too
 
 
 def _serve_here(app: Callable, sock: socket.socket, threads: int) -> None:
