@@ -108,7 +108,7 @@ def segments(strokes: Strokes, smoothing: bool = False) -> np.ndarray:
     return np.concatenate(pieces) if pieces else np.zeros((0, 4))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _any_within(points, segments, reach):
     """True when some point (P, 2) lies within ``reach`` of some segment (S, 4) of (x0, y0, x1,
     y1). Segments whose bounding box is farther than ``reach`` from the points' bounding box are
@@ -155,7 +155,7 @@ def within_reach(points: np.ndarray, pieces: np.ndarray, reach: float) -> bool:
 # ------------------------------------------------------------------------------------ rendering
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _nearest(segments, height, width, reach):
     """float64 (height, width): each pixel centre's distance to the nearest segment where it is
     at most ``reach``, inf elsewhere. segments: float64 (S, 4) of (x0, y0, x1, y1).

@@ -72,9 +72,15 @@ def _check_ink(ink: np.ndarray) -> np.ndarray:
     ink = np.asarray(ink)
     if ink.ndim != 2 or ink.shape[0] < 1 or ink.shape[1] < 1:
         raise ValueError(f"to_mnist expects a 2-D ink map (H, W), got shape {ink.shape}.")
-    if not np.issubdtype(ink.dtype, np.number) or not np.isfinite(ink).all():
+    if not np.issubdtype(ink.dtype, np.number):
         raise ValueError("to_mnist expects finite numbers in 0..1 (1 = ink).")
-    return np.clip(ink.astype(np.float32, copy=False), 0.0, 1.0)
+    ink = ink.astype(np.float32, copy=False)
+    low, high = float(ink.min()), float(ink.max())  # NaN anywhere makes both NaN
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError("to_mnist expects finite numbers in 0..1 (1 = ink).")
+    if low < 0.0 or high > 1.0:  # a map from load_drawing never is: no copy of it
+        ink = np.clip(ink, 0.0, 1.0)
+    return ink
 
 
 def to_mnist(ink: np.ndarray, *, normalise_pen: bool = True,

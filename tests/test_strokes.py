@@ -9,6 +9,7 @@ from scipy import ndimage
 from conftest import SHAPES, SIX, draw
 from digits.strokes import (
     TRACE_SCALE,
+    distance_inside,
     stamp_pen,
     stamp_pen_reference,
     stroke_width,
@@ -47,6 +48,14 @@ def test_thinning_leaves_connected_one_pixel_centre_lines(name, pen):
     assert holes == ndimage.label(~mask)[1] - 1  # the 0 keeps its hole, the others have none
     assert (skeleton & mask).sum() == skeleton.sum()  # inside the shape
     assert not (skeleton[:-1, :-1] & skeleton[1:, :-1] & skeleton[:-1, 1:] & skeleton[1:, 1:]).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (90, 60), (13, 200)])
+@pytest.mark.parametrize("ink", [0.3, 0.8, 0.97])
+def test_distance_kernel_matches_scipys_exactly(shape, ink):
+    mask = np.random.default_rng(len(shape) * 7 + int(ink * 100)).random(shape) < ink
+    mask.flat[0] = False  # at least one background pixel
+    np.testing.assert_array_equal(distance_inside(mask), ndimage.distance_transform_edt(mask))
 
 
 @pytest.mark.parametrize("name", list(SHAPES) + ["six"])
