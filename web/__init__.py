@@ -5,6 +5,7 @@
     gate.py     admission control for CPU-bound work: one at a time, a short queue, then 503
     server.py   waitress with deliberate limits (connections, timeouts, body and header size),
                 its own errors as JSON too, in one process or several
+    workers.py  forked worker processes: started, restarted when they die, stopped together
 
 A route in serve.py reads `drawing = read_drawing(read_json(request))`, does its work inside
 `with gate:`, and returns `json_answer(...)`; the limits of the HTTP layer, the security headers

@@ -28,11 +28,11 @@ here, set on the server object that ``waitress.create_server`` returns. (Wrappin
 middleware cannot help: these requests never reach it.)
 
 Several processes (``workers`` > 1, where os.fork exists): the parent binds the socket, then
-forks the workers, which share the already loaded model's memory and each serve the same
-listening socket with the same limits; the parent restarts a worker that dies and stops them
-all on SIGTERM or Ctrl+C. Not gunicorn: its threaded worker reads a request in the thread that
-will serve it, so a client that connects and sends nothing holds that thread (its authors advise
-a buffering proxy in front); the limits above would hold only with --workers 1.
+forks the workers (web.workers), which share the already loaded model's memory and each serve
+the same listening socket with the same limits. Not gunicorn: its threaded worker reads a
+request in the thread that will serve it, so a client that connects and sends nothing holds
+that thread (its authors advise a buffering proxy in front); the limits above would hold only
+with --workers 1.
 
 What this is not: TLS, per-client rate limits or caps on connections per address. Those belong
 to a reverse proxy in front (README, "Server limits").
@@ -44,11 +44,8 @@ import ctypes
 import math
 import os
 import re
-import signal
 import socket
-import sys
 import time
-import traceback
 from collections.abc import Callable
 
 import waitress
@@ -58,6 +55,7 @@ from waitress.task import ErrorTask
 from waitress.utilities import BadRequest
 
 from web.api import BODY_TOO_LARGE, ERROR_SENTENCES, HEADERS, MAX_BODY_BYTES, error_body
+from web.workers import run_workers
 
 CONNECTION_LIMIT = 500  # per process; below the usual 1024 open files, with poll() (no select cap)
 IDLE_TIMEOUT = 5.0  # s; Apache's KeepAliveTimeout, and plenty for a page that asks once a stroke
@@ -99,7 +97,7 @@ def run(app: Callable, sock: socket.socket, *, workers: int = 1, threads: int = 
         raise ValueError("several worker processes need os.fork (Linux, macOS, BSD); here, run "
                          "one process per port behind a reverse proxy")
     else:
-        _Workers(app, sock, threads).run(workers)
+        run_workers(lambda: _serve_here(app, sock, threads), workers)
 
 
 def _give_large_buffers_back() -> None:
@@ -240,82 +238,3 @@ def _sentence(code: int, detail: str) -> str:
     if code == 501:
         return f"{detail} Send the body with a Content-Length, or chunked."
     return ERROR_SENTENCES.get(code, ERROR_SENTENCES[500])
-
-
-# ------------------------------------------------------------------------------ processes
-
-
-class _Stop(Exception):
-    """SIGTERM or SIGINT reached the parent of the workers."""
-
-
-class _Workers:
-    """Forked workers serving one listening socket, restarted when they die."""
-
-    def __init__(self, app: Callable, sock: socket.socket, threads: int):
-        self.app, self.sock, self.threads = app, sock, threads
-        self.started: dict[int, float] = {}  # pid -> time.monotonic() at its start
-
-    def run(self, workers: int) -> None:
-        def stop(signum, frame):
-            raise _Stop
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        quick_deaths = 0
-        try:
-            for _ in range(workers):
-                self._start()
-            while True:
-                pid, status = os.wait()
-                began = self.started.pop(pid, None)
-                if began is None:
-                    continue
-                quick_deaths = quick_deaths + 1 if time.monotonic() - began < 2.0 else 0
-                if quick_deaths >= 3:
-                    raise RuntimeError("worker processes keep failing as they start")
-                print(f"serve.py: worker {pid} ended (exit code "
-                      f"{os.waitstatus_to_exitcode(status)}); starting another", file=sys.stderr)
-                self._start()
-        except _Stop:
-            pass
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self._stop_all()
-
-    def _start(self) -> None:
-        pid = os.fork()
-        if pid:
-            self.started[pid] = time.monotonic()
-            return
-        code = 1
-        try:  # the worker: never return into the parent's code
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            _serve_here(self.app, self.sock, self.threads)
-            code = 0
-        except BaseException:  # noqa: BLE001 - report anything, then leave with a code
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-
-    def _stop_all(self, grace: float = 5.0) -> None:
-        for pid in self.started:
-            _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while self.started and time.monotonic() < deadline:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-            if pid:
-                self.started.pop(pid, None)
-            else:
-                time.sleep(0.05)
-        for pid in self.started:
-            _signal(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        self.started.clear()
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
