@@ -322,3 +322,14 @@ def test_workers_are_restarted_when_they_die_and_stopped_with_the_server():
     assert proc.returncode == 0
     time.sleep(0.5)
     assert not any(Path(f"/proc/{pid}").exists() for pid in now)
+
+
+def test_workers_do_not_outlive_a_parent_killed_outright():
+    proc, _ = start_server("--weights", str(WEIGHTS), "--workers", "2")
+    try:
+        workers = wait_for(lambda: children(proc.pid), lambda found: len(found) == 2)
+    finally:
+        proc.kill()  # SIGKILL: the parent cannot stop them itself
+        proc.wait()
+    wait_for(lambda: [pid for pid in workers if Path(f"/proc/{pid}").exists()],
+             lambda alive: alive == [])
