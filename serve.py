@@ -4,6 +4,7 @@ Run it:
 
     python serve.py                      # http://127.0.0.1:8080/
     python serve.py --host 0.0.0.0 --port 8000 --weights weights/mnist_cnn.npz
+    python serve.py --workers 2          # one process per core (Linux, macOS)
 
 Routes:
 
@@ -16,10 +17,9 @@ Routes:
     POST /api/explain      the same body -> what the page's "Look inside" panel shows: feature
                            maps, filters, saliency, nearest training digits (digits/explain.py)
 
-What this file deliberately is not: it does no image maths. Turning a drawing of any size and
-background into the 28x28 picture MNIST would have made of it is `digits.preprocess`'s job; this
-file only moves bytes between HTTP and the model, and turns every bad request into a JSON
-{"error": "<a sentence for a person>"} with the right status code.
+What this file deliberately is not: it does no image maths (digits.preprocess does) and no HTTP
+plumbing (web: reading and refusing requests, the compute gate, waitress's limits). It holds the
+routes, and every bad request becomes a JSON {"error": "<a sentence for a person>"}.
 """
 
 from __future__ import annotations
@@ -36,75 +36,44 @@ if __name__ == "__main__":
     os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse
-import base64
-import binascii
-import json
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import waitress
-from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
+from bottle import Bottle, HTTPResponse, request, response, static_file
 
 import nn
-from digits.drawing import (
-    MAX_POINTS,
-    MAX_SIDE,
-    MAX_STROKES,
-    BlankDrawingError,
-    DrawingError,
-    DrawingTooLargeError,
-)
+from digits.canvas import canvas_png
+from digits.drawing import MAX_POINTS, MAX_SIDE, MAX_STROKES
 from digits.explain import Explainer
 from digits.neighbours import BackgroundIndex
 from digits.preprocess import preprocess, preprocess_strokes
+from web.api import (
+    ERROR_SENTENCES,
+    MAX_BODY_BYTES,
+    add_headers,
+    error_answer,
+    json_answer,
+    read_drawing,
+    read_json,
+)
+from web.gate import Gate
+from web.server import listen, run
 
 # ----------------------------------------------------------------------------------------------
-# defaults (the command line overrides host, port and weights)
+# defaults (the command line overrides host, port, weights and workers)
 HOST = "127.0.0.1"
 PORT = 8080
 WEIGHTS = "weights/mnist_cnn.npz"
-THREADS = 8  # waitress worker threads
-MAX_BODY_BYTES = 2 * 1024 * 1024  # a 2048x2048 canvas PNG of a drawing is far smaller
-# Bodies above MAX_BODY_BYTES get our JSON 413 once waitress has buffered them; bodies above
-# this much larger limit are refused by waitress itself before it reads them (plain-text 413).
-WAITRESS_BODY_LIMIT = 16 * 1024 * 1024
+WORKERS = 1  # processes; each has THREADS threads and its own gate
+THREADS = 15  # waitress threads per process: both gates' queues plus one each, three to spare...
+QUEUE = 8  # ... so health checks and the page's files never wait behind predictions
+EXPLAIN_QUEUE = 2  # explanations waiting (THREADS covers both gates' queues and three to spare)
+PATIENCE = 2.0  # s a request may wait for its turn before it is told to come back (503)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # ----------------------------------------------------------------------------------------------
-
-# Security and freshness for every answer. "no-cache" still allows the browser to keep a copy,
-# but it must ask (If-None-Match / If-Modified-Since) before using it: an updated app.js is
-# never stale. The CSP also enforces "works offline": nothing may come from another host.
-COMMON_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
-    ),
-}
-ERROR_SENTENCES = {
-    400: "The request could not be understood.",
-    403: "That file is not one this server shares.",
-    404: "There is nothing at this address. The API lives at /api/health and /api/predict.",
-    405: "That HTTP method is not allowed here.",
-    413: "The request is too large.",
-    415: "Send the drawing as JSON.",
-    416: "That byte range is not available.",
-    422: "The drawing could not be read.",
-    500: "Something went wrong on the server; it has been logged. Please try again.",
-}
-
-
-class RequestError(HTTPError):
-    """A refusal whose message was written for the person who sent the request.
-
-    Bottle's own errors (the router's 404 and 405, static_file's 403) carry terse or technical
-    bodies; those are answered with ERROR_SENTENCES instead, and a 500 never shows its cause.
-    """
 
 
 def create_app(model: Any, weights_name: str, explainer: Explainer | None = None) -> Bottle:
@@ -118,13 +87,10 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
     """
     app = Bottle()
     explainer = explainer or Explainer(model)
-    # One drawing at a time through preprocess and the model. Both are CPU-bound NumPy code
-    # that keeps dropping and retaking the GIL; THREADS threads interleaving them made about
-    # 480 context switches per request and cost half the throughput (scripts/bench_server.py,
-    # 8 clients: 145-235 requests/s without this lock, 265-280 with it). It also covers nn,
-    # which promises no thread safety (layers keep what backward needs). The other threads
-    # still overlap everything else: reading requests, parsing JSON, writing answers.
-    compute_lock = threading.Lock()
+    gate = Gate(waiting=QUEUE, patience=PATIENCE)  # every prediction goes through it
+    # The panel's explanations (13 ms of CPU each) have a gate of their own, so they never queue
+    # a prediction; its short queue keeps the threads they can hold to EXPLAIN_QUEUE + 1.
+    explain_gate = Gate(waiting=EXPLAIN_QUEUE, patience=PATIENCE)
 
     @app.get("/")
     def index():
@@ -136,7 +102,7 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
 
     @app.get("/api/health")
     def health():
-        return {
+        return json_answer({
             **_model_facts(model),  # first, so the metadata cannot overwrite the fields below
             "status": "ok",
             "model": weights_name,
@@ -144,58 +110,47 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
             "max_image_side": MAX_SIDE,
             "max_strokes": MAX_STROKES,
             "max_points": MAX_POINTS,
-        }
+            "queued": gate.queued,
+        })
 
     @app.post("/api/predict")
     def predict():
         started, started_cpu = time.perf_counter(), time.thread_time()
-        drawing = _read_drawing()
+        drawing = read_drawing(read_json(request))
         read = time.perf_counter()
-        with compute_lock:
-            locked = time.perf_counter()
-            x = _preprocess(drawing)  # float32 (28, 28), 1.0 = ink
+        with gate:
+            turn = time.perf_counter()
+            x = drawing.to_mnist()  # float32 (28, 28), 1.0 = ink
             prepared = time.perf_counter()
             p = model.predict(x[None, None, :, :])[0]  # (1, 1, 28, 28) -> (10,)
         predicted = time.perf_counter()
         p = np.asarray(p, dtype=np.float64)
         p = p / p.sum()  # float32 rounding can leave the sum a few 1e-7 away from 1
-        body = json.dumps({
-            "digit": int(np.argmax(p)),
-            "probabilities": p.tolist(),
-            "input": x.astype(np.float64).tolist(),  # exactly the float32 values the model saw
-        })
         # Where the time went, in the standard header browsers' developer tools show. "cpu" is
         # this thread's CPU time: on a busy machine, total - cpu is time spent waiting for a core.
         response.set_header("Server-Timing", _server_timing(
-            read=read - started, queue=locked - read, preprocess=prepared - locked,
+            read=read - started, queue=turn - read, preprocess=prepared - turn,
             predict=predicted - prepared, total=time.perf_counter() - started,
             cpu=time.thread_time() - started_cpu))
-        response.content_type = "application/json"
-        return body
+        return json_answer({"digit": int(np.argmax(p)), "probabilities": p,
+                            "input": x})  # exactly the float32 values the model saw
 
     @app.post("/api/explain")
     def explain():
-        # Not under compute_lock: the panel's requests never queue /api/predict's. The explainer
-        # has its own copy of the model and its own thread (digits/explain.py).
         started = time.perf_counter()
-        x = _preprocess(_read_drawing())  # the same forms, caps and errors as /api/predict
-        prepared = time.perf_counter()
-        body = json.dumps(explainer.explain(x))
+        drawing = read_drawing(read_json(request))  # the same forms, caps and errors as predict
+        with explain_gate:
+            x = drawing.to_mnist()
+            prepared = time.perf_counter()
+            answer = explainer.explain(x)  # on the explainer's own thread and model copy
         response.set_header("Server-Timing", _server_timing(
             prepare=prepared - started, explain=time.perf_counter() - prepared,
             total=time.perf_counter() - started))
-        response.content_type = "application/json"
-        return body
+        return json_answer(answer)
 
-    @app.hook("after_request")
-    def add_headers():
-        for name, value in COMMON_HEADERS.items():
-            response.set_header(name, value)
-        if request.path.startswith("/api/"):
-            response.set_header("Cache-Control", "no-store")
-
+    app.add_hook("after_request", add_headers)
     for status in ERROR_SENTENCES:
-        app.error(status)(_json_error)
+        app.error(status)(error_answer)
     return app
 
 
@@ -208,88 +163,6 @@ def _static(path: str) -> HTTPResponse:
     if answer.status_code < 400:
         answer.set_header("Cache-Control", "no-cache")
     return answer
-
-
-def _preprocess(drawing: dict) -> np.ndarray:
-    """digits.preprocess for either form, its three kinds of refusal turned into status codes."""
-    try:
-        if "strokes" in drawing:
-            return preprocess_strokes(drawing["strokes"], drawing.get("pen"))
-        return preprocess(drawing["image"])
-    except DrawingTooLargeError as err:  # a subclass of DrawingError: test it first
-        raise RequestError(413, _sentence(err)) from None
-    except DrawingError as err:
-        raise RequestError(400, _sentence(err)) from None
-    except BlankDrawingError as err:
-        raise RequestError(422, _sentence(err)) from None
-
-
-HOW_TO_SEND = ('send {"strokes": [[[x, y], ...], ...]} or {"image": '
-               '"data:image/png;base64,..."}.')
-
-
-def _read_drawing() -> dict:
-    """The drawing in a POST /api/predict request: {"strokes": list, "pen": number or None} or
-    {"image": PNG bytes}, or a RequestError saying what is wrong with the request."""
-    media_type = request.content_type.split(";")[0].strip()  # Bottle lower-cases it
-    if media_type != "application/json":
-        shown = media_type or "no Content-Type"
-        raise RequestError(415, "Send the drawing as JSON with 'Content-Type: application/json' "
-                                f"(this request was {shown}).")
-    body = _read_body(MAX_BODY_BYTES)
-    try:
-        payload = json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError):  # bad UTF-8, bad JSON, 5000-digit numbers, [[[[...]]]]
-        raise RequestError(400, f"The body is not valid JSON; {HOW_TO_SEND}") from None
-    if not isinstance(payload, dict) or not ("strokes" in payload or "image" in payload):
-        raise RequestError(400, f'The JSON has no "strokes" or "image" field; {HOW_TO_SEND}')
-    if "strokes" in payload:
-        return {"strokes": payload["strokes"], "pen": payload.get("pen")}
-    image = payload["image"]
-    if not isinstance(image, str):
-        raise RequestError(400, 'The "image" field must be a string: a data URL '
-                                '"data:image/png;base64,..." or bare base64.')
-    return {"image": _decode_data_url(image)}
-
-
-def _read_body(limit: int) -> bytes:
-    """Read at most `limit` bytes of request body; 413 without reading when it says it is bigger."""
-    mib = limit // (1024 * 1024)
-    too_large = RequestError(413, f"The request body is larger than {mib} MiB; "
-                                  "send a smaller image (a 280x280 PNG is plenty).")
-    stream = request.environ["wsgi.input"]
-    declared = request.environ.get("CONTENT_LENGTH", "").strip()
-    if declared and not declared.isdigit():
-        raise RequestError(400, f"The Content-Length header ({declared[:20]!r}) is not a number.")
-    length = int(declared) if declared else -1  # -1: the client sent no Content-Length
-    if length > limit:
-        raise too_large
-    if length >= 0:
-        return stream.read(length)
-    body = stream.read(limit + 1)  # no length given: never read more than we would accept
-    if len(body) > limit:
-        raise too_large
-    return body
-
-
-def _decode_data_url(image: str) -> bytes:
-    """Bytes from "data:image/png;base64,...." or from bare base64."""
-    text = image.strip()
-    if text.startswith("data:"):
-        header, comma, text = text.partition(",")
-        if not comma or not header.endswith(";base64"):
-            raise RequestError(400, 'The "image" data URL must be base64 encoded, like '
-                                    '"data:image/png;base64,iVBOR...".')
-    text = "".join(text.split())  # base64 wrapped over lines is still base64
-    text += "=" * (-len(text) % 4)  # and so is base64 that lost its padding
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise RequestError(400, 'The "image" field is not valid base64; send the canvas '
-                                'export from canvas.toDataURL("image/png").') from None
-    if not data:
-        raise RequestError(400, 'The "image" field is empty; send a PNG of the drawing.')
-    return data
 
 
 def _model_facts(model: Any) -> dict[str, Any]:
@@ -311,35 +184,17 @@ def _server_timing(**seconds: float) -> str:
     return ", ".join(f"{name};dur={value * 1000:.3f}" for name, value in seconds.items())
 
 
-def _sentence(err: Exception) -> str:
-    """An exception's message as one line for a person."""
-    return " ".join(str(err).split()) or type(err).__name__
-
-
-def _json_error(err: HTTPError) -> str:
-    """Every error, whoever raised it, answers {"error": "<a sentence>"} as JSON.
-
-    Bottle does not turn a dict into JSON inside an error handler, so it is done here. For a 500,
-    Bottle has already written the traceback to wsgi.errors (the server's log), never the body.
-    """
-    if isinstance(err, RequestError):
-        message = err.body
-    else:
-        message = ERROR_SENTENCES.get(err.status_code, ERROR_SENTENCES[500])
-    for name, value in COMMON_HEADERS.items():
-        response.set_header(name, value)
-    response.set_header("Cache-Control", "no-store")
-    response.content_type = "application/json"
-    return json.dumps({"error": message})
-
-
 # ---------------------------------------------------------------------------------- main
 
 
 def load_model(path: str) -> Any:
-    """nn.load plus one throw-away prediction, so numba compiles before the first visitor."""
+    """nn.load, then one drawing of each form through preprocessing and the model, so numba's
+    kernels are compiled (or read from its cache) before the first visitor, and before
+    --workers forks: every worker starts warm."""
     model = nn.load(path)
-    model.predict(np.zeros((1, 1, 28, 28), dtype=np.float32))
+    seven = [[[0.2, 0.1], [0.8, 0.1], [0.4, 0.9]]]
+    for x in (preprocess_strokes(seven), preprocess(canvas_png(seven))):
+        model.predict(x[None, None])
     return model
 
 
@@ -349,7 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=PORT,
                         help=f"port to listen on, 0 = any free port (default {PORT})")
     parser.add_argument("--weights", default=WEIGHTS, help=f"model file (default {WEIGHTS})")
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help=f"processes serving the same port, one per core is right "
+                             f"(default {WORKERS}; more than one needs Linux or macOS)")
     args = parser.parse_args(argv)
+    if args.workers < 1 or (args.workers > 1 and not hasattr(os, "fork")):
+        print(f"serve.py: --workers {args.workers}: give 1 or more, and more than 1 only where "
+              "processes can fork (Linux, macOS)", file=sys.stderr)
+        return 1
 
     try:
         model = load_model(args.weights)
@@ -366,21 +228,22 @@ def main(argv: list[str] | None = None) -> int:
     neighbours = BackgroundIndex(model, args.weights).start()  # MNIST read off the request path
     app = create_app(model, Path(args.weights).name, Explainer(model, neighbours))
     try:
-        server = waitress.create_server(app, host=args.host, port=args.port, threads=THREADS,
-                                        max_request_body_size=WAITRESS_BODY_LIMIT)
+        sock = listen(args.host, args.port)
     except OSError as err:
         print(f"serve.py: cannot listen on {args.host}:{args.port}: {_sentence(err)}",
               file=sys.stderr)
         return 1
-    host = server.effective_host
+    host, port = sock.getsockname()[:2]
     url_host = f"[{host}]" if ":" in str(host) else host
-    print(f"Serving handwritten digits on http://{url_host}:{server.effective_port}/ "
-          "(Ctrl+C to stop)", flush=True)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+    print(f"Serving handwritten digits on http://{url_host}:{port}/ "
+          f"({args.workers} process{'es' if args.workers > 1 else ''}; Ctrl+C to stop)", flush=True)
+    run(app, sock, workers=args.workers, threads=THREADS)
     return 0
+
+
+def _sentence(err: Exception) -> str:
+    """An exception's message as one line for a person."""
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 if __name__ == "__main__":

@@ -92,8 +92,9 @@ def place_strokes(strokes: Strokes, side: int, size: float, pen: float, slant: f
     return [a * scale + offset for a in moved]
 
 
-def _segments(strokes: Strokes, smoothing: bool) -> np.ndarray:
-    """float64 (S, 4): every straight piece (x0, y0, x1, y1); a one-point stroke is a dot."""
+def segments(strokes: Strokes, smoothing: bool = False) -> np.ndarray:
+    """float64 (S, 4): every straight piece (x0, y0, x1, y1) of the strokes' centre lines (through
+    the page's curves when ``smoothing``); a one-point stroke is a dot, (x, y, x, y)."""
     pieces = []
     for stroke in strokes:
         points = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
@@ -107,10 +108,54 @@ def _segments(strokes: Strokes, smoothing: bool) -> np.ndarray:
     return np.concatenate(pieces) if pieces else np.zeros((0, 4))
 
 
+@njit(cache=True, nogil=True)
+def _any_within(points, segments, reach):
+    """True when some point (P, 2) lies within ``reach`` of some segment (S, 4) of (x0, y0, x1,
+    y1). Segments whose bounding box is farther than ``reach`` from the points' bounding box are
+    passed over without measuring, and the search stops at the first point in reach: no (P, S)
+    array, and at most P * S steps."""
+    left, right = points[:, 0].min() - reach, points[:, 0].max() + reach
+    top, bottom = points[:, 1].min() - reach, points[:, 1].max() + reach
+    reach2 = reach * reach
+    for s in range(segments.shape[0]):
+        x0, y0, x1, y1 = segments[s, 0], segments[s, 1], segments[s, 2], segments[s, 3]
+        if max(x0, x1) < left or min(x0, x1) > right or max(y0, y1) < top or min(y0, y1) > bottom:
+            continue
+        dx, dy = x1 - x0, y1 - y0
+        length2 = dx * dx + dy * dy
+        for p in range(points.shape[0]):
+            px, py = points[p, 0], points[p, 1]
+            t = 0.0
+            if length2 > 0.0:
+                t = min(1.0, max(0.0, ((px - x0) * dx + (py - y0) * dy) / length2))
+            ex, ey = px - (x0 + t * dx), py - (y0 + t * dy)
+            if ex * ex + ey * ey <= reach2:
+                return True
+    return False
+
+
+def _any_within_reference(points, segments, reach):
+    """NumPy twin of ``_any_within``: every point against every segment at once."""
+    a, d = segments[None, :, :2], segments[None, :, 2:] - segments[None, :, :2]  # (1, S, 2)
+    p = points[:, None, :]  # (P, 1, 2)
+    length2 = np.maximum((d * d).sum(axis=2), 1e-300)  # (1, S)
+    t = np.clip(((p - a) * d).sum(axis=2) / length2, 0.0, 1.0)  # (P, S)
+    return bool((((p - (a + t[..., None] * d)) ** 2).sum(axis=2) <= reach * reach).any())
+
+
+def within_reach(points: np.ndarray, pieces: np.ndarray, reach: float) -> bool:
+    """Does any of ``points``, float64 (P, 2), lie within ``reach`` of any of ``pieces``, float64
+    (S, 4) from ``segments``? Same units throughout; at most P * S steps and no (P, S) array."""
+    if len(points) == 0 or len(pieces) == 0:
+        return False
+    return bool(_any_within(np.ascontiguousarray(points, dtype=np.float64),
+                            np.ascontiguousarray(pieces, dtype=np.float64), float(reach)))
+
+
 # ------------------------------------------------------------------------------------ rendering
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _nearest(segments, height, width, reach):
     """float64 (height, width): each pixel centre's distance to the nearest segment where it is
     at most ``reach``, inf elsewhere. segments: float64 (S, 4) of (x0, y0, x1, y1).
@@ -166,7 +211,7 @@ def render(strokes: Strokes, shape: tuple[int, int], pen: float, *,
         raise ValueError(f"the pen must be wider than 0 px, got {pen}")
     height, width = int(shape[0]), int(shape[1])
     radius = pen / 2
-    nearest = _nearest(_segments(strokes, smoothing), height, width, radius + 1.0)
+    nearest = _nearest(segments(strokes, smoothing), height, width, radius + 1.0)
     # A pen narrower than a pixel covers at most its width of one: cap the edge ramp there.
     return np.clip(radius + 0.5 - nearest, 0.0, min(1.0, pen)).astype(np.float32)
 

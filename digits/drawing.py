@@ -5,7 +5,8 @@ Two forms reach the server, and both are read here before anything is computed f
 - ``load_drawing(png_bytes)`` -> an *ink map*, float32 (H, W) in 0..1 where 1 is ink. Ink is how
   much a pixel stands out from the background, so black-on-white, white-on-black,
   black-on-transparent (what a browser canvas exports) and coloured ink all give the same map.
-  The size is read from the PNG header and checked before a pixel is decoded.
+  The size and the chunk list are checked before a pixel is decoded (``check_png``, which a
+  server can also call on its own, before the PNG waits for its turn).
 - ``load_strokes(strokes)`` -> the pen-down traces as float64 arrays (P, 2) of (x, y), y down, in
   the sender's own units, after checking their number, their length and every coordinate.
 
@@ -18,7 +19,6 @@ their PNG cases. Turning either form into MNIST's 28x28 is digits.preprocess's j
 from __future__ import annotations
 
 import io
-import math
 import struct
 
 import numpy as np
@@ -33,8 +33,19 @@ MIN_CONTRAST = 0.15
 MAX_STROKES = 64
 MAX_POINTS = 20_000  # in all strokes together
 MAX_COORDINATE = 1e6  # any unit is fine, but not one that overflows when squared
+# The centre lines together are at most this many times as long as the drawing is wide: 2.5 for
+# a median UNIPEN digit, 4.8 at its 99.9th percentile, 19.4 at most. Drawing costs time in
+# proportion to the length of the lines, so this bounds it too: 20,000 points zigzagging
+# corner to corner took a second to draw, a 100-long scribble takes a few milliseconds.
+MAX_LENGTH = 100
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# A PNG is a list of chunks, and the decoder spends time on each: a 1.8 MB file of 115,000
+# empty ones took 0.25 s of CPU to open instead of 3 ms. Encoders write the pixels in chunks
+# of 8-64 KB, so the largest PNG a request holds (1.5 MB) needs about 200; text, colour profile
+# and other optional chunks number a handful in files from any editor we know.
+MAX_CHUNKS = 1024
+MAX_ANCILLARY = 64
 
 
 class DrawingError(ValueError):
@@ -61,14 +72,42 @@ class ImageTooLargeError(ImageError, DrawingTooLargeError):
 # PNG bytes -> ink map
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    """Read (width, height) from the IHDR chunk, before Pillow decodes anything."""
+def check_png(data: bytes) -> tuple[int, int]:
+    """A PNG's (width, height), read and checked before a pixel is decoded: the signature, the
+    header, the chunk list (every chunk inside the file, at most MAX_CHUNKS of them and
+    MAX_ANCILLARY optional ones: text, colour profiles, unknown kinds) and the size (at most
+    MAX_SIDE x MAX_SIDE, not zero). Costs microseconds, so a server can refuse a PNG before it
+    waits for its turn to decode one. Raises ImageError or ImageTooLargeError."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"a PNG is bytes, got {type(data).__name__}.")
+    data = bytes(data)
     if len(data) < 24 or data[:8] != PNG_SIGNATURE:
         kind = "a JPEG" if data[:3] == b"\xff\xd8\xff" else "not a PNG"
         raise ImageError(f"The image is {kind}: send the drawing as a PNG (image/png).")
     if data[12:16] != b"IHDR":
         raise ImageError("The PNG is damaged (no IHDR header): export the drawing again.")
     width, height = struct.unpack(">II", data[16:24])
+    offset, chunks, ancillary = 8, 0, 0
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        offset += 12 + length  # length, type, data, CRC
+        chunks += 1
+        ancillary += kind[0] >= ord("a")  # a lower-case first letter: a chunk a decoder may skip
+        if kind == b"IEND":
+            break
+        if chunks > MAX_CHUNKS or ancillary > MAX_ANCILLARY:
+            raise ImageTooLargeError(
+                f"The PNG has more than {MAX_CHUNKS} chunks or {MAX_ANCILLARY} optional ones "
+                "(text, colour profiles...); export the drawing again as a plain PNG.")
+    if offset > len(data):  # a chunk (IEND included) runs past the end of the file
+        raise ImageError("The PNG is truncated: export the drawing again.")
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise ImageTooLargeError(
+            f"The image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}. "
+            "Send a smaller canvas."
+        )
+    if width == 0 or height == 0:
+        raise ImageError("The PNG has zero width or height: export the drawing again.")
     return width, height
 
 
@@ -77,14 +116,7 @@ def _decode(data: bytes) -> Image.Image:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"load_drawing expects PNG bytes, got {type(data).__name__}.")
     data = bytes(data)
-    width, height = _png_size(data)
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageTooLargeError(
-            f"The image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}. "
-            "Send a smaller canvas."
-        )
-    if width == 0 or height == 0:
-        raise ImageError("The PNG has zero width or height: export the drawing again.")
+    check_png(data)
     try:
         img = Image.open(io.BytesIO(data), formats=["PNG"])
         img.load()
@@ -167,8 +199,9 @@ def load_strokes(strokes) -> list[np.ndarray]:
              units; a stroke of one point is a tap.
     Returns: list of float64 (P, 2), empty strokes left out.
     Raises:  DrawingError for anything that is not that shape or holds a coordinate that is not a
-             finite number within MAX_COORDINATE; DrawingTooLargeError over MAX_STROKES strokes or
-             MAX_POINTS points; BlankDrawingError when there is no point at all.
+             finite number within MAX_COORDINATE; DrawingTooLargeError over MAX_STROKES strokes,
+             MAX_POINTS points, or centre lines MAX_LENGTH times longer than the drawing is wide;
+             BlankDrawingError when there is no point at all.
     """
     if not isinstance(strokes, list):
         raise DrawingError('"strokes" must be a list of strokes, each a list of [x, y] points.')
@@ -183,19 +216,31 @@ def load_strokes(strokes) -> list[np.ndarray]:
     for i, stroke in enumerate(strokes):
         if not isinstance(stroke, list):
             raise DrawingError(f"Stroke {i} is not a list of [x, y] points.")
-        for point in stroke:
+        for point in stroke:  # about 0.2 us a point
             if (not isinstance(point, list) or len(point) != 2
-                    or not all(_is_number(v) for v in point)):
+                    or not (_is_number(point[0]) and _is_number(point[1]))):
                 raise DrawingError(f"Stroke {i} has a point that is not [x, y] with two numbers: "
                                    f"{_show(point)}.")
-            if not all(math.isfinite(v) and abs(v) <= MAX_COORDINATE for v in point):
-                raise DrawingError(f"Stroke {i} has a point with a coordinate that is not a "
-                                   f"finite number between -{MAX_COORDINATE:.0e} and "
-                                   f"{MAX_COORDINATE:.0e}: {_show(point)}.")
-        if stroke:
-            arrays.append(np.array(stroke, dtype=np.float64).reshape(-1, 2))
+        if not stroke:
+            continue
+        try:
+            array = np.array(stroke, dtype=np.float64)  # (P, 2)
+            bad = ~(np.abs(array) <= MAX_COORDINATE).all(axis=1)  # NaN and inf are never <=
+        except OverflowError:  # an integer with hundreds of digits
+            bad = [not all(abs(v) <= MAX_COORDINATE for v in point) for point in stroke]
+        if any(bad):
+            raise DrawingError(f"Stroke {i} has a point with a coordinate that is not a "
+                               f"finite number between -{MAX_COORDINATE:.0e} and "
+                               f"{MAX_COORDINATE:.0e}: {_show(stroke[int(np.argmax(bad))])}.")
+        arrays.append(array)
     if not arrays:
         raise BlankDrawingError("There are no strokes: draw a digit first.")
+    width = float(np.ptp(np.concatenate(arrays), axis=0).max())
+    length = sum(float(np.hypot(*np.diff(a, axis=0).T).sum()) for a in arrays)
+    if length > MAX_LENGTH * width:
+        raise DrawingTooLargeError(f"The strokes are {length / width:.0f} times as long as the "
+                                   f"drawing is wide; the limit is {MAX_LENGTH}. Send one digit, "
+                                   "not a scribble.")
     return arrays
 
 
@@ -210,8 +255,12 @@ def load_pen(pen) -> float | None:
     return float(pen)
 
 
+_NUMBERS = (int, float)  # what JSON numbers parse to
+
+
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """int or float (NumPy's float64 too), but not bool: JSON's true is not 1."""
+    return type(value) in _NUMBERS or (isinstance(value, _NUMBERS) and not isinstance(value, bool))
 
 
 def _show(value) -> str:

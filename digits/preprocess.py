@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from digits.canvas import render
+from digits.canvas import render, segments, within_reach
 from digits.drawing import BlankDrawingError, load_drawing, load_pen, load_strokes
 from digits.strokes import redraw, stroke_width, strokes_mask, thin
 
@@ -72,9 +72,15 @@ def _check_ink(ink: np.ndarray) -> np.ndarray:
     ink = np.asarray(ink)
     if ink.ndim != 2 or ink.shape[0] < 1 or ink.shape[1] < 1:
         raise ValueError(f"to_mnist expects a 2-D ink map (H, W), got shape {ink.shape}.")
-    if not np.issubdtype(ink.dtype, np.number) or not np.isfinite(ink).all():
+    if not np.issubdtype(ink.dtype, np.number):
         raise ValueError("to_mnist expects finite numbers in 0..1 (1 = ink).")
-    return np.clip(ink.astype(np.float32, copy=False), 0.0, 1.0)
+    ink = ink.astype(np.float32, copy=False)
+    low, high = float(ink.min()), float(ink.max())  # NaN anywhere makes both NaN
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError("to_mnist expects finite numbers in 0..1 (1 = ink).")
+    if low < 0.0 or high > 1.0:  # a map from load_drawing never is: no copy of it
+        ink = np.clip(ink, 0.0, 1.0)
+    return ink
 
 
 def to_mnist(ink: np.ndarray, *, normalise_pen: bool = True,
@@ -256,30 +262,33 @@ def strokes_to_mnist(strokes: list[np.ndarray], pen: float | None = None) -> np.
 def _without_strays(lines: list[np.ndarray]) -> list[np.ndarray]:
     """The strokes without stray taps: a stroke spanning under STRAY_EXTENT of the drawing that
     lies farther than that from every other stroke (no digit has a detached dot; the crossbar of
-    a 7 or the foot of a 1 is longer, and touches or nearly touches the rest)."""
+    a 7 or the foot of a 1 is longer, and touches or nearly touches the rest).
+
+    A small stroke is measured by one of its points per cell of a grid 1/16 of that distance
+    wide (at most 17 x 17 points however many were sent), which moves a decision only for a
+    stroke within 1% of the drawing's size of the threshold, and keeps the work bounded:
+    20,000 points in two strokes took 29 s and 4.8 GB measured point by point.
+    """
     if len(lines) < 2:
         return lines
-    points = np.concatenate(lines)
-    reach = STRAY_EXTENT * float(np.ptp(points, axis=0).max())
+    reach = STRAY_EXTENT * float(np.ptp(np.concatenate(lines), axis=0).max())
+    pieces = [segments([line]) for line in lines]  # (S_i, 4) each
     kept = []
     for i, line in enumerate(lines):
-        others = [other for j, other in enumerate(lines) if j != i]
         small = float(np.ptp(line, axis=0).max()) < reach
-        if not (small and _distance(line, others) > reach):
-            kept.append(line)
+        if small and not within_reach(_one_per_cell(line, reach / 16),
+                                      np.concatenate(pieces[:i] + pieces[i + 1:]), reach):
+            continue
+        kept.append(line)
     return kept or lines
 
 
-def _distance(line: np.ndarray, others: list[np.ndarray]) -> float:
-    """The least distance from a point of ``line`` to a segment of ``others``."""
-    a = np.concatenate([o[:-1] if len(o) > 1 else o for o in others])  # (S, 2) segment starts
-    b = np.concatenate([o[1:] if len(o) > 1 else o for o in others])  # (S, 2) segment ends
-    d = b - a
-    length2 = np.maximum((d * d).sum(axis=1), 1e-300)  # (S,)
-    p = line[:, None, :]  # (P, 1, 2)
-    t = np.clip(((p - a) * d).sum(axis=2) / length2, 0.0, 1.0)  # (P, S)
-    nearest = a + t[..., None] * d  # (P, S, 2)
-    return float(np.sqrt(((p - nearest) ** 2).sum(axis=2)).min())
+def _one_per_cell(points: np.ndarray, cell: float) -> np.ndarray:
+    """The first of ``points`` (P, 2) in each square of a grid ``cell`` wide."""
+    if cell <= 0 or len(points) < 2:
+        return points
+    _, first = np.unique(np.floor(points / cell), axis=0, return_index=True)
+    return points[np.sort(first)]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -27,8 +27,16 @@ def stroke_width(ink: np.ndarray) -> float:
     formula), a stroke of width w and length L with round caps has A = wL + pi w^2/4 and
     P = 2L + pi w, hence pi/2 w^2 - P w + 2A = 0 and w = (P - sqrt(P^2 - 4 pi A)) / pi. It is exact
     for a straight stroke and for a dot, and a little high for loops (about w^2 / L).
+
+    Any shape works. np.gradient needs two pixels along each axis, so a map one pixel thick (a
+    thin straight stroke cropped to its ink) is framed with background along that axis, where its
+    outline is. Thicker maps are measured as they are: the blank-drawing threshold of
+    digits.preprocess (DOT_RATIO) was set on that estimate, ink touching the edges included.
     """
-    gy, gx = np.gradient(ink.astype(np.float64))
+    ink = np.asarray(ink, dtype=np.float64)
+    if min(ink.shape) < 2:
+        ink = np.pad(ink, [(1, 1) if side < 2 else (0, 0) for side in ink.shape])
+    gy, gx = np.gradient(ink)  # (H, W) each
     perimeter = float(np.sqrt(gx * gx + gy * gy).sum())
     area = float(ink.sum())
     if perimeter <= 0.0:
@@ -108,7 +116,7 @@ def thin_reference(mask: np.ndarray) -> np.ndarray:
     return centre.astype(bool)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _thin_kernel(img: np.ndarray, table: np.ndarray) -> None:
     """Peel ``img``, uint8 (H+2, W+2) with a zero border, to its skeleton in place.
 
@@ -149,7 +157,7 @@ def thin(mask: np.ndarray) -> np.ndarray:
              the shape connected, its holes and the strokes' ends in place, until nothing changes.
              A numba kernel; ``thin_reference`` is the same in NumPy.
     """
-    img = np.pad(np.asarray(mask, dtype=bool).astype(np.uint8), 1)  # (H+2, W+2)
+    img = _framed(np.asarray(mask, dtype=bool), 1, np.uint8)  # (H+2, W+2)
     _thin_kernel(img, _REMOVABLE)
     return img[1:-1, 1:-1].astype(bool)
 
@@ -158,7 +166,7 @@ def thin(mask: np.ndarray) -> np.ndarray:
 # redrawing
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def stamp_pen(skeleton: np.ndarray, radius: float) -> np.ndarray:
     """Ink of a round pen of ``radius`` px moved along ``skeleton``, bool (H, W) -> float32 (H, W).
 
@@ -193,6 +201,55 @@ def stamp_pen_reference(skeleton: np.ndarray, radius: float) -> np.ndarray:
     return np.clip(radius + 0.5 - along, 0.0, 1.0).astype(np.float32)
 
 
+@njit(cache=True, nogil=True)
+def _lower_envelope(f, n, d, v, z):
+    """d[q] = min over p of (q - p)^2 + f[p], for q < n: the 1-D squared distance transform of
+    Felzenszwalb & Huttenlocher (Theory of Computing 8, 2012) in O(n). v and z are scratch:
+    int64 (n,) and float64 (n + 1,)."""
+    k = 0
+    v[0], z[0], z[1] = 0, -np.inf, np.inf
+    for q in range(1, n):
+        s = ((f[q] + q * q) - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k])
+        while s <= z[k]:  # the parabola from q hides the last one of the envelope
+            k -= 1
+            s = ((f[q] + q * q) - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k])
+        k += 1
+        v[k], z[k], z[k + 1] = q, s, np.inf
+    k = 0
+    for q in range(n):
+        while z[k + 1] < q:
+            k += 1
+        d[q] = (q - v[k]) ** 2 + f[v[k]]
+
+
+@njit(cache=True, nogil=True)
+def distance_inside(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance from each True pixel of ``mask``, bool (H, W), to the nearest False
+    one (0 on False pixels), float64 (H, W): exact, down the columns then along the rows.
+    ``scipy.ndimage.distance_transform_edt(mask)`` is its twin; this takes a third of its time
+    on a 90x60 mask (0.09 ms against 0.28).
+    A mask without a False pixel gets distances beyond any in it."""
+    h, w = mask.shape
+    far = float(h * h + w * w + 1)  # farther than any two pixels: exact in float64, unlike inf
+    n = max(h, w)
+    f, d = np.empty(n), np.empty(n)
+    v, z = np.empty(n, dtype=np.int64), np.empty(n + 1)
+    out = np.empty((h, w))  # squared distances down the columns first
+    for x in range(w):
+        for y in range(h):
+            f[y] = far if mask[y, x] else 0.0
+        _lower_envelope(f, h, d, v, z)
+        for y in range(h):
+            out[y, x] = d[y]
+    for y in range(h):
+        for x in range(w):
+            f[x] = out[y, x]
+        _lower_envelope(f, w, d, v, z)
+        for x in range(w):
+            out[y, x] = np.sqrt(d[x])
+    return out
+
+
 def redraw(mask: np.ndarray, skeleton: np.ndarray, pen: float) -> np.ndarray:
     """Draw the centre lines of a shape again with a round pen ``pen`` px wide.
 
@@ -208,8 +265,8 @@ def redraw(mask: np.ndarray, skeleton: np.ndarray, pen: float) -> np.ndarray:
     of ordinary strokes (about 1.4 half-widths at most) never do.
     """
     pad = int(np.ceil(pen / 2)) + 2
-    mask, skeleton = np.pad(mask, pad), np.pad(skeleton, pad)
-    inside = ndimage.distance_transform_edt(mask)  # to the nearest background pixel
+    mask, skeleton = _framed(mask, pad), _framed(skeleton, pad)
+    inside = distance_inside(mask)  # to the nearest background pixel
     half_width = float(np.median(inside[skeleton])) - 0.5  # of the pen as drawn
     redrawn = stamp_pen(skeleton, pen / 2)
     core = inside > 1.5 * half_width + 0.5  # deeper inside than any stroke: a blot
@@ -217,8 +274,16 @@ def redraw(mask: np.ndarray, skeleton: np.ndarray, pen: float) -> np.ndarray:
         return redrawn.astype(np.float32)
     # The blot, its outline moved in like the strokes': the core grown back by what is left.
     grow = 0.5 * half_width + pen / 2
-    blot = np.clip(grow + 0.5 - ndimage.distance_transform_edt(~core), 0.0, 1.0)
+    blot = np.clip(grow + 0.5 - distance_inside(~core), 0.0, 1.0)
     return np.maximum(redrawn, blot).astype(np.float32)
+
+
+def _framed(a: np.ndarray, width: int, dtype=None) -> np.ndarray:
+    """(H, W) -> (H + 2 width, W + 2 width): ``a`` in a frame of zeros, as np.pad(a, width)
+    makes it without np.pad's 20 us of Python (it was called four times a drawing)."""
+    out = np.zeros((a.shape[0] + 2 * width, a.shape[1] + 2 * width), dtype or a.dtype)
+    out[width:width + a.shape[0], width:width + a.shape[1]] = a
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,21 +1,25 @@
-"""How fast does serve.py answer? The real server, real HTTP, a real drawing.
+"""How fast does serve.py answer? The real server, real HTTP, a real drawing in both forms.
 
-    python -m scripts.bench_server            # human-readable
-    python -m scripts.bench_server --json     # ... and one JSON object as the last line
+    python -m scripts.bench_server                  # one process and two (--workers 1 2)
+    python -m scripts.bench_server --workers 2      # just `python serve.py --workers 2`
+    python -m scripts.bench_server --json           # ... and one JSON object as the last line
 
-It starts `python serve.py --port 0` (its default threads, the committed weights) in a
-subprocess, then posts the PNG a 280x280 page canvas exports for a drawn "7":
+For each worker count it starts `python serve.py --port 0 --workers N` (its default threads, the
+committed weights) in a subprocess and posts a drawn "7" in the two forms the API takes: the PNG
+a 280x280 page canvas exports, and the strokes the page itself sends (a point every 1% of the
+canvas, as pointer events give them). For each form:
 
 1. latency: `requests` sequential requests on one keep-alive connection. "server" is the time
-   inside the route, read from the Server-Timing header serve.py sends (body read + JSON +
-   base64, preprocess, predict, JSON out); "client" is what the caller waits, HTTP included.
+   inside the route, read from the Server-Timing header serve.py sends (read: body, JSON and
+   checks; queue: waiting for the compute gate; preprocess; predict; total), "client" is what
+   the caller waits, HTTP included.
 2. throughput: `clients` threads, each with its own keep-alive connection, post for `seconds`
    seconds; requests/s counts answers with status 200, anything else is an error.
 
 The client runs on the same machine and competes with the server for the CPU, so the numbers are
 what one laptop serving itself gets, not a server's ceiling. On a shared machine, wall-clock
 numbers also include waiting for a core; so the report adds the server's CPU time per request
-(its own threads' CPU from Server-Timing, and the whole process's from /proc on Linux) and the
+(the route's thread from Server-Timing; all its processes' threads from /proc on Linux) and the
 load average, which say what the numbers would be on a quiet machine. This is a measurement,
 never a test: nothing here passes or fails on time.
 """
@@ -35,21 +39,36 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.canvas import canvas_png
+from digits.canvas import EXPORT_SIZE, canvas_png
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = str(ROOT / "weights" / "mnist_cnn.npz")
 WARMUP = 20
-
-
 SEVEN = [[(0.28, 0.20), (0.72, 0.20), (0.45, 0.85)]]  # a "7" in canvas fractions
 
 
-def start_server(weights: str) -> tuple[subprocess.Popen, str, int]:
+def request_bodies() -> dict[str, bytes]:
+    """The two JSON bodies: {"image": PNG data URL} and {"strokes": ..., "pen": ...}."""
+    png = canvas_png(SEVEN)
+    strokes = []
+    for stroke in SEVEN:  # a point every 1% of the canvas, in CSS pixels, as the page sends
+        points = [stroke[0]]
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+            n = int(np.ceil(np.hypot(x1 - x0, y1 - y0) / 0.01))
+            points += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
+        strokes.append([[round(x * EXPORT_SIZE, 2), round(y * EXPORT_SIZE, 2)] for x, y in points])
+    return {
+        "png": json.dumps({"image": "data:image/png;base64," +
+                           base64.b64encode(png).decode("ascii")}).encode(),
+        "strokes": json.dumps({"strokes": strokes, "pen": 15.4}).encode(),
+    }
+
+
+def start_server(weights: str, workers: int) -> tuple[subprocess.Popen, str, int]:
     """Start serve.py on a free loopback port; return (process, host, port)."""
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "serve.py"), "--host", "127.0.0.1", "--port", "0",
-         "--weights", weights],
+         "--weights", weights, "--workers", str(workers)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     line = proc.stdout.readline()
@@ -70,13 +89,19 @@ def server_timing(header: str | None) -> dict[str, float]:
     return timings
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process, all threads (Linux /proc), or None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process and of its running children, all their threads
+    (Linux /proc), or None where there is no /proc."""
+    ticks, found = 0, False
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = path.read_text().rsplit(")", 1)[1].split()  # after "pid (name)"
+        except OSError:
+            continue
+        if path.parent.name == str(pid) or fields[1] == str(pid):  # itself, or its child
+            ticks += int(fields[11]) + int(fields[12])
+            found = True
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
 
 
 def post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, dict[str, float]]:
@@ -151,40 +176,74 @@ def measure_throughput(host: str, port: int, body: bytes, seconds: float, client
 
 
 def bench_server(weights: str = DEFAULT_WEIGHTS, requests: int = 500, seconds: float = 5.0,
-                 clients: int = 8) -> dict:
-    """Start serve.py with `weights` and measure it; see the module docstring for the method."""
-    body = json.dumps({"image": "data:image/png;base64," +
-                       base64.b64encode(canvas_png(SEVEN)).decode("ascii")}).encode()
+                 clients: int = 8, workers: tuple[int, ...] = (1, 2)) -> dict:
+    """Start serve.py with `weights` once per worker count and measure both request forms; see
+    the module docstring for the method."""
+    bodies = request_bodies()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    proc, host, port = start_server(weights)
-    try:
-        latency = measure_latency(host, port, body, requests)
-        cpu_before = process_cpu_seconds(proc.pid)
-        throughput = measure_throughput(host, port, body, seconds, clients)
-        cpu_after = process_cpu_seconds(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    if cpu_before is not None and cpu_after is not None and throughput["requests"]:
-        throughput["server_cpu_ms_per_request"] = (
-            1000 * (cpu_after - cpu_before) / (throughput["requests"] + throughput["errors"]))
+    runs = []
+    for count in workers:
+        proc, host, port = start_server(weights, count)
+        run: dict = {"workers": count}
+        try:
+            for form, body in bodies.items():
+                latency = measure_latency(host, port, body, requests)
+                cpu_before = cpu_seconds(proc.pid)
+                throughput = measure_throughput(host, port, body, seconds, clients)
+                cpu_after = cpu_seconds(proc.pid)
+                answered = throughput["requests"] + throughput["errors"]
+                if cpu_before is not None and cpu_after is not None and answered:
+                    throughput["server_cpu_ms_per_request"] = (
+                        1000 * (cpu_after - cpu_before) / answered)
+                run[form] = {"latency": latency, "throughput": throughput}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        runs.append(run)
     return {
         "server": "waitress",
         "weights": Path(weights).name,
-        "body_bytes": len(body),
-        "latency": latency,
-        "throughput": throughput,
+        "body_bytes": {form: len(body) for form, body in bodies.items()},
+        "runs": runs,
         "cpus": os.cpu_count(),
         "load_average_before": load_before,
     }
+
+
+def print_report(result: dict) -> None:
+    sizes = result["body_bytes"]
+    print(f"serve.py on waitress, {result['weights']}: a drawn 7 as a 280x280 canvas PNG "
+          f"({sizes['png']:,} byte request) and as the page's strokes ({sizes['strokes']:,})")
+    print(f"{'':22}{'server ms':>10}{'p99':>7}{'preproc':>9}{'client ms':>11}"
+          f"{'requests/s':>12}{'errors':>8}{'CPU ms/req':>12}")
+    for run in result["runs"]:
+        n = run["workers"]
+        for form in ("png", "strokes"):
+            lat, thr = run[form]["latency"], run[form]["throughput"]
+            label = f"{n} process{'es' if n > 1 else ''}, {form}"
+            cpu = thr.get("server_cpu_ms_per_request", float("nan"))
+            print(f"{label:22}{lat['server_median_ms']:>10.2f}{lat['server_p99_ms']:>7.2f}"
+                  f"{lat['server_breakdown_median_ms'].get('preprocess', float('nan')):>9.3f}"
+                  f"{lat['client_median_ms']:>11.2f}{thr['requests_per_s']:>12.0f}"
+                  f"{lat['errors'] + thr['errors']:>8}{cpu:>12.2f}")
+    first = result["runs"][0]["png"]
+    clients, secs = first["throughput"]["clients"], first["throughput"]["seconds"]
+    print(f"  (server: median of {first['latency']['requests']} sequential keep-alive requests, "
+          f"from Server-Timing; requests/s: {clients} clients for {secs:.0f} s; CPU: all of the "
+          "server's processes and threads, under that load)")
+    if result["load_average_before"] is not None:
+        print(f"machine: {result['cpus']} CPUs, 1-minute load average "
+              f"{result['load_average_before']:.2f} before the run (other work shares the CPUs)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark serve.py over real HTTP.")
     parser.add_argument("--weights", default=DEFAULT_WEIGHTS)
     parser.add_argument("--requests", type=int, default=500, help="sequential requests")
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of the load test")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each load test")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="serve.py --workers values to measure (default: 1 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args(argv)
     if not Path(args.weights).exists():
@@ -192,25 +251,9 @@ def main(argv: list[str] | None = None) -> int:
               "or pass --weights PATH", file=sys.stderr)
         return 1
 
-    result = bench_server(args.weights, args.requests, args.seconds, args.clients)
-    lat, thr = result["latency"], result["throughput"]
-    parts = ", ".join(f"{k} {v:.2f}" for k, v in lat["server_breakdown_median_ms"].items())
-    print(f"serve.py on waitress, {result['weights']}, "
-          f"{result['body_bytes']} byte request (280x280 canvas PNG)")
-    print(f"latency over {lat['requests']} sequential keep-alive requests: "
-          f"server median {lat['server_median_ms']:.2f} ms, p99 {lat['server_p99_ms']:.2f} ms; "
-          f"client median {lat['client_median_ms']:.2f} ms, p99 {lat['client_p99_ms']:.2f} ms; "
-          f"errors {lat['errors']}")
-    print(f"  server median by step (ms): {parts}")
-    print(f"throughput with {thr['clients']} clients for {thr['seconds']:.1f} s: "
-          f"{thr['requests_per_s']:.0f} requests/s, {thr['requests']} answered, "
-          f"errors {thr['errors']}")
-    if "server_cpu_ms_per_request" in thr:
-        print(f"  server process CPU per request under load: "
-              f"{thr['server_cpu_ms_per_request']:.2f} ms (all threads)")
-    if result["load_average_before"] is not None:
-        print(f"machine: {result['cpus']} CPUs, 1-minute load average "
-              f"{result['load_average_before']:.2f} before the run (other work shares the CPUs)")
+    result = bench_server(args.weights, args.requests, args.seconds, args.clients,
+                          tuple(args.workers))
+    print_report(result)
     if args.json:
         print(json.dumps(result))
     return 0

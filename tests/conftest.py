@@ -8,6 +8,8 @@ folder on the import path.
 import hashlib
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +98,33 @@ def page_png(digit: int, background: str = "transparent", size: int = 280,
 def page_strokes(digit: int, size: float = 280) -> list[list[list[float]]]:
     """The strokes the page sends for `digit`, in CSS pixels of a `size` px canvas."""
     return [stroke.tolist() for stroke in scale_strokes(on_page(digit), size)]
+
+
+# ------------------------------------------------------------------------------------------------
+# a live server
+
+
+def start_server(*args: str) -> tuple[subprocess.Popen, str]:
+    """Run `python serve.py --port 0 ARGS` with the committed weights; return the process and
+    the "host:port" it printed once it was ready. Stop it with stop_server."""
+    proc = subprocess.Popen(
+        [sys.executable, "serve.py", "--port", "0", *args], cwd=REPO, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    line = proc.stdout.readline()  # serve.py prints the URL once the model is loaded
+    if "http://" not in line:
+        proc.kill()
+        pytest.fail(f"serve.py did not start: {line!r} {proc.stderr.read()!r}")
+    return proc, line.split("http://")[1].split("/")[0]
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # ------------------------------------------------------------------------------------------------

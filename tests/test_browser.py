@@ -195,6 +195,7 @@ def test_digit_drawn_with_the_mouse_is_read(laptop, digit):
 
 def test_the_page_sends_the_strokes_it_recorded(laptop):
     draw_with_mouse(laptop, DIGITS[4][:1])  # asks for a prediction of the first stroke ...
+    answer(laptop)
     with laptop.expect_request("**/api/predict") as sent:
         draw_with_mouse(laptop, DIGITS[4][1:])  # ... and again with both
     body = sent.value.post_data_json

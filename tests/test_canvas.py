@@ -11,14 +11,17 @@ from PIL import Image
 
 from digits.canvas import (
     PENS,
+    _any_within,
+    _any_within_reference,
     _nearest,
     _nearest_reference,
-    _segments,
     canvas_png,
     place_strokes,
     render,
+    segments,
     smooth,
     to_png,
+    within_reach,
 )
 from digits.strokes import stroke_width
 
@@ -39,10 +42,26 @@ def test_distance_kernel_matches_its_numpy_reference(reach):
     rng = np.random.default_rng(int(reach * 10))
     strokes = [rng.uniform(-10, 70, (n, 2)) for n in (1, 2, 7)]  # a dot, a line, a path
     strokes.append(np.array([[0.0, 0.0], [59.9, 44.9]]))  # corner to corner
-    segments = _segments(strokes, smoothing=True)
-    fast, slow = _nearest(segments, 45, 60, reach), _nearest_reference(segments, 45, 60, reach)
+    pieces = segments(strokes, smoothing=True)
+    fast, slow = _nearest(pieces, 45, 60, reach), _nearest_reference(pieces, 45, 60, reach)
     np.testing.assert_array_equal(np.isinf(fast), np.isinf(slow))
     np.testing.assert_allclose(fast[np.isfinite(fast)], slow[np.isfinite(slow)], atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reach_kernel_matches_its_numpy_reference(seed):
+    rng = np.random.default_rng(seed)
+    pieces = segments([rng.uniform(0, 50, (n, 2)) for n in (1, 2, 9)])
+    for _ in range(50):
+        points, reach = rng.uniform(-20, 70, (int(rng.integers(1, 6)), 2)), rng.uniform(0.1, 9)
+        assert _any_within(points, pieces, reach) == _any_within_reference(points, pieces, reach)
+
+
+def test_within_reach_measures_to_the_line_between_points_not_just_the_points():
+    line = segments([np.array([[0.0, 0.0], [100.0, 0.0]])])
+    assert within_reach(np.array([[50.0, 4.0]]), line, 4.0)  # 50 from either end
+    assert not within_reach(np.array([[50.0, 4.1]]), line, 4.0)
+    assert not within_reach(np.zeros((0, 2)), line, 4.0)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -14,11 +14,15 @@ import pytest
 from PIL import Image
 
 from conftest import FOUR, SEVEN, draw, encode, png
+from digits.canvas import canvas_png
 from digits.drawing import (
+    MAX_CHUNKS,
     MAX_COORDINATE,
+    MAX_LENGTH,
     MAX_POINTS,
     MAX_SIDE,
     MAX_STROKES,
+    PNG_SIGNATURE,
     BlankDrawingError,
     DrawingError,
     DrawingTooLargeError,
@@ -68,11 +72,34 @@ def test_every_polarity_and_colour_gives_the_canvas_export_result(style):
 # PNGs that cannot be read
 
 
+def chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC."""
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """A PNG's chunks as (type, data), in order."""
+    found, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset:offset + 4])
+        found.append((data[offset + 4:offset + 8], data[offset + 8:offset + 8 + length]))
+        offset += 12 + length
+    return found
+
+
+def rechunked(data: bytes, idat_size: int, extra: list[tuple[bytes, bytes]] = ()) -> bytes:
+    """The same PNG with its pixels split into IDAT chunks of `idat_size` bytes, and `extra`
+    chunks put after the header: a PNG as other encoders (or an attacker) write it."""
+    parts = chunks(data)
+    pixels = b"".join(body for kind, body in parts if kind == b"IDAT")
+    return (PNG_SIGNATURE + chunk(*parts[0]) + b"".join(chunk(*c) for c in extra)
+            + b"".join(chunk(b"IDAT", pixels[i:i + idat_size])
+                       for i in range(0, len(pixels), idat_size))
+            + chunk(b"IEND", b""))
+
+
 def png_header(width: int, height: int) -> bytes:
     """A PNG signature and IHDR claiming width x height (8-bit RGBA), then IEND: no pixels."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body))
-        return struct.pack(">I", len(body)) + kind + body + crc
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
@@ -122,6 +149,30 @@ def test_oversized_png_is_refused_from_its_header_without_allocating_it(width, h
     finally:
         tracemalloc.stop()
     assert peak < 1_000_000  # bytes: nothing the size of the image was allocated
+
+
+def test_a_png_padded_with_many_empty_chunks_is_refused_before_decoding():
+    # The issue's case: 115,000 empty ancillary chunks (1.8 MB) cost Pillow 0.25 s to open.
+    data = canvas_png(SEVEN)  # 3.7 kB
+    padded = rechunked(data, 1 << 20, [(b"zzZz", b"")] * 115_000)
+    with pytest.raises(ImageTooLargeError, match="chunks"):
+        load_drawing(padded)
+    with pytest.raises(ImageTooLargeError, match="chunks"):
+        load_drawing(rechunked(data, 1, []))  # its pixels a byte a chunk
+
+
+def test_a_png_in_many_small_chunks_with_some_text_reads_as_the_same_drawing():
+    data = canvas_png(SEVEN)
+    texts = [(b"tEXt", b"Software\x00an editor"), (b"tIME", bytes(7))] * 10
+    other = rechunked(data, len(data) // 600, texts)
+    assert 600 < len(chunks(other)) <= MAX_CHUNKS
+    np.testing.assert_array_equal(load_drawing(other), load_drawing(data))
+
+
+def test_a_png_cut_inside_a_chunk_is_truncated():
+    data = png(draw(SEVEN), transparent=True)
+    with pytest.raises(ImageError, match="truncated"):
+        load_drawing(data[:-20])
 
 
 def test_a_real_3000x3000_png_is_too_large():
@@ -219,6 +270,13 @@ def test_too_many_strokes_or_points_are_too_large():
         load_strokes([[[0, 0]]] * (MAX_STROKES + 1))
     with pytest.raises(DrawingTooLargeError, match=f"limit is {MAX_POINTS}"):
         load_strokes([[[i, i] for i in range(MAX_POINTS + 1)]])
+
+
+def test_a_scribble_far_longer_than_a_digit_is_too_large():
+    zigzag = [[[(i % 2) * 100, i % 3] for i in range(2_000)]]  # 2000 strokes across, 100 wide
+    with pytest.raises(DrawingTooLargeError, match=f"limit is {MAX_LENGTH}"):
+        load_strokes(zigzag)
+    load_strokes([zigzag[0][:MAX_LENGTH]])  # as long as allowed
 
 
 @pytest.mark.parametrize("strokes", [[], [[]], [[], []]])

@@ -26,7 +26,7 @@ def test_importing_nn_loads_numpy_and_numba_and_nothing_of_the_app():
     assert ("scipy" in loaded) == ("scipy" in imported_after("import numba"))
 
 
-@pytest.mark.parametrize("package", ["nn", "digits", "scripts"])
+@pytest.mark.parametrize("package", ["nn", "digits", "scripts", "web"])
 def test_every_package_says_what_it_is(package):
     doc = (REPO / package / "__init__.py").read_text().split('"""')[1]
     assert len(doc.split()) > 20

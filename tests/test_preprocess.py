@@ -18,6 +18,7 @@ from PIL import Image
 from scipy import ndimage
 
 from conftest import FOUR, ONE, SEVEN, SHAPES, SIX, ZERO, _t, draw, encode, png
+from digits.canvas import render
 from digits.drawing import MAX_SIDE, BlankDrawingError, load_drawing
 from digits.preprocess import (
     BOX_SIDE,
@@ -204,6 +205,74 @@ def test_to_mnist_rejects_arrays_that_are_not_ink_maps():
 
 
 # ------------------------------------------------------------------------------------------------
+# any valid drawing: a digit or a refusal that says why, never a crash
+
+
+@pytest.mark.parametrize("canvas, pen, vertical", [
+    (280, 3, False), (280, 3, True), (560, 8, False), (560, 8, True), (2048, 24, False),
+    (2048, 24, True),
+])
+def test_a_thin_long_straight_stroke_is_read(canvas, pen, vertical):
+    # Cropped to its ink and shrunk to 80 px, the stroke is a single row or column of pixels.
+    length = 250 * canvas / 280
+    line = [[(0.05 * canvas, canvas / 2), (0.05 * canvas + length, canvas / 2)]]
+    if vertical:
+        line = [[(y, x) for x, y in line[0]]]
+    x = preprocess(png(render(line, (canvas, canvas), pen, smoothing=False), transparent=True))
+    assert max(bbox_size(x)) in (BOX_SIDE - 1, BOX_SIDE, BOX_SIDE + 1)
+    assert min(bbox_size(x)) <= 4  # still a line, drawn with MNIST's pen
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 2048), (2048, 1), (2, 2), (3, 300), (300, 3)])
+def test_a_canvas_one_or_a_few_pixels_wide_is_read_or_refused_as_blank(size):
+    ink = np.zeros(size, np.float32)
+    ink[size[0] // 3:, size[1] // 3:] = 1.0  # ink touching two edges
+    try:
+        x = preprocess(png(ink, transparent=True))
+    except BlankDrawingError:
+        return
+    assert x.shape == (28, 28) and np.isfinite(x).all()
+
+
+def random_drawing(rng: np.random.Generator) -> bytes:
+    """A PNG of a few random strokes: any canvas shape, pen, length, place and background."""
+    height, width = rng.integers(1, 400, 2)
+    strokes = [rng.uniform(-0.2, 1.2, (rng.integers(1, 8), 2)) * (width, height)
+               for _ in range(rng.integers(1, 4))]
+    pen = float(rng.choice([0.5, 1, 2, 3, 8, 25, 60]))
+    ink = render(strokes, (int(height), int(width)), pen, smoothing=bool(rng.integers(2)))
+    return png(ink, transparent=bool(rng.integers(2)), paper=(255, 255, 255))
+
+
+def test_any_valid_png_gives_a_digit_or_a_blank_refusal():
+    rng = np.random.default_rng(12)
+    read = 0
+    for _ in range(300):
+        try:
+            x = preprocess(random_drawing(rng))
+        except BlankDrawingError:
+            continue
+        assert x.shape == (28, 28) and np.isfinite(x).all() and x.max() > 0.5
+        read += 1
+    assert read > 150  # most random scribbles are read as something
+
+
+def test_any_valid_strokes_give_a_digit_or_a_blank_refusal():
+    rng = np.random.default_rng(13)
+    for _ in range(300):
+        scale = float(rng.choice([1e-3, 1, 280, 1e4]))
+        strokes = [(rng.uniform(0, 1, (rng.integers(1, 30), 2)) * scale).tolist()
+                   for _ in range(rng.integers(1, 6))]
+        if rng.integers(2):  # one stroke collapsed onto a line or a point
+            strokes[0] = [[strokes[0][0][0], y] for _, y in strokes[0]]
+        try:
+            x = preprocess_strokes(strokes, float(rng.choice([0.01, 1, 15])) * scale)
+        except BlankDrawingError:
+            continue
+        assert x.shape == (28, 28) and np.isfinite(x).all() and x.max() > 0.5
+
+
+# ------------------------------------------------------------------------------------------------
 # against real MNIST
 
 
@@ -271,6 +340,24 @@ def test_a_stray_tap_beside_the_strokes_is_ignored():
     clean = preprocess_strokes(as_strokes(SEVEN))
     tapped = preprocess_strokes(as_strokes(SEVEN) + [[[270.0, 275.0]]])
     assert_same_digit(tapped, clean, mean=1e-6, worst=1e-5)
+
+
+def test_the_stray_check_of_many_points_needs_little_memory():
+    # Two strokes of 10,000 points, one of them small: measured point against segment, that
+    # was a (10000, 10000, 2) array, 4.8 GB and 29 s.
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    tap = (1000 + rng.uniform(0, 5, (10_000, 2))).tolist()
+    line = [[i * 0.1, 0.0] for i in range(10_000)]
+    tracemalloc.start()
+    try:
+        x = preprocess_strokes([line, tap])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6
+    assert_same_digit(x, preprocess_strokes([line]), mean=1e-6, worst=1e-5)  # the tap is a stray
 
 
 @pytest.mark.parametrize("strokes, pen", [

@@ -52,8 +52,14 @@ def test_plot_scripts_draw_their_figure(tmp_path, mnist_dir, name):
 
 @pytest.mark.slow
 def test_server_benchmark_reports_latency_and_throughput_as_json():
-    result = run("bench_server", "--requests", "20", "--seconds", "1", "--json")
+    result = run("bench_server", "--requests", "20", "--seconds", "1", "--workers", "1", "2",
+                 "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["latency"]["errors"] == 0 and report["latency"]["requests"] == 20
-    assert report["throughput"]["requests"] > 0 and report["throughput"]["errors"] == 0
+    assert [served["workers"] for served in report["runs"]] == [1, 2]
+    for served in report["runs"]:
+        for form in ("png", "strokes"):
+            latency, throughput = served[form]["latency"], served[form]["throughput"]
+            assert latency["errors"] == 0 and latency["requests"] == 20
+            assert throughput["requests"] > 0 and throughput["errors"] == 0
+            assert latency["server_breakdown_median_ms"]["preprocess"] > 0

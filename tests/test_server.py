@@ -13,6 +13,8 @@ import http.client
 import json
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,8 @@ from PIL import Image
 from webtest import TestApp
 
 import serve
-from conftest import encode, page_png, page_strokes
+from conftest import encode, page_png, page_strokes, start_server, stop_server
+from web.api import HEADERS
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "weights" / "mnist_cnn.npz"
@@ -96,7 +99,7 @@ def test_strokes_are_read_like_the_png_of_the_same_drawing(app, digit):
 @pytest.mark.parametrize("payload, status, words", [
     ({"strokes": "7"}, 400, "list of strokes"),
     ({"strokes": [[[0, 0], [1]]]}, 400, "Stroke 0"),
-    ({"strokes": [[[0, 0], [1, float("nan")]]]}, 400, "finite"),
+    ({"strokes": [[[0, 0], [1, float("nan")]]]}, 400, "not valid JSON"),  # NaN is not JSON
     ({"strokes": [[[0, 0], [1e300, 1]]]}, 400, "finite"),
     ({"strokes": [[[0, 0], [9, 9]]], "pen": "thick"}, 400, '"pen"'),
     ({"strokes": [[[0, 0]]] * 65}, 413, "strokes"),
@@ -327,6 +330,50 @@ def test_unknown_routes_and_methods_answer_json(app, method, path, status):
     assert_json_error(res, status)
 
 
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/"), ("GET", "/static/app.js"), ("GET", "/api/health"), ("GET", "/api/nothing"),
+    ("POST", "/api/predict"), ("GET", "/static/../serve.py"),
+])
+def test_every_answer_carries_the_security_headers(app, method, path):
+    res = app.request(path, method=method, expect_errors=True)
+    for name, value in HEADERS.items():
+        assert res.headers[name] == value, (path, name)
+
+
+def test_predictions_beyond_the_queue_are_told_to_come_back_with_503():
+    # A model that holds every prediction until released: one computes, QUEUE wait, the next
+    # request finds the queue full and is refused at once with Retry-After.
+    release = threading.Event()
+
+    class SlowModel:
+        def predict(self, x):
+            release.wait(10)
+            return np.full((1, 10), 0.1, np.float32)
+
+    slow = serve.create_app(SlowModel(), "slow.npz")
+    body = json.dumps({"strokes": page_strokes(7)}).encode()
+
+    def ask():
+        req = webob.Request.blank("/api/predict", method="POST", body=body,
+                                  content_type="application/json")
+        return req.get_response(slow)
+
+    with ThreadPoolExecutor(serve.QUEUE + 1) as pool:
+        held = [pool.submit(ask) for _ in range(serve.QUEUE + 1)]
+        health = TestApp(slow).get("/api/health")
+        for _ in range(500):  # until all but the one computing wait in the queue (<= 5 s)
+            if TestApp(slow).get("/api/health").json["queued"] == serve.QUEUE:
+                break
+            threading.Event().wait(0.01)
+        refused = ask()
+        release.set()
+        answered = [future.result(timeout=10) for future in held]
+    assert health.status_int == 200
+    assert_json_error(refused, 503)
+    assert refused.headers["Retry-After"] == "1" and "busy" in refused.json["error"]
+    assert [res.status_int for res in answered] == [200] * (serve.QUEUE + 1)
+
+
 def test_a_real_bug_gives_json_500_without_a_traceback():
     class BrokenModel:
         def predict(self, x):
@@ -343,25 +390,11 @@ def test_a_real_bug_gives_json_500_without_a_traceback():
 # ------------------------------------------------------------------------------ live server
 
 
-def start_server(*args: str) -> tuple[subprocess.Popen, str]:
-    """Run `python serve.py --port 0 ...`; return the process and the URL it printed."""
-    proc = subprocess.Popen(
-        [sys.executable, "serve.py", "--port", "0", *args], cwd=ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    line = proc.stdout.readline()  # serve.py prints the URL once the model is loaded
-    if "http://" not in line:
-        proc.kill()
-        pytest.fail(f"serve.py did not start: {line!r} {proc.stderr.read()!r}")
-    return proc, line.split("http://")[1].split("/")[0]
-
-
 @pytest.fixture(scope="module")
 def live():
     proc, address = start_server("--weights", str(WEIGHTS))
     yield address
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_server(proc)
 
 
 def request(address: str, method: str, path: str, body=None, headers=None, chunked=False):

@@ -9,6 +9,7 @@ from scipy import ndimage
 from conftest import SHAPES, SIX, draw
 from digits.strokes import (
     TRACE_SCALE,
+    distance_inside,
     stamp_pen,
     stamp_pen_reference,
     stroke_width,
@@ -22,6 +23,13 @@ def test_stroke_width_estimate_is_the_pen_width():
     for pen in (4, 10, 24):
         for shape in (SHAPES["one"], SHAPES["seven"]):
             assert stroke_width(draw(shape, pen=pen)) == pytest.approx(pen, rel=0.08)
+
+
+@pytest.mark.parametrize("shape", [(1, 80), (80, 1)])
+def test_stroke_width_of_a_map_one_pixel_thick_is_one_pixel(shape):
+    # What a thin straight stroke becomes once cropped to its ink and shrunk: one row of pixels.
+    assert stroke_width(np.ones(shape)) == pytest.approx(1.0, abs=0.05)
+    assert 0 < stroke_width(np.ones((1, 1))) < 1.5
 
 
 
@@ -40,6 +48,14 @@ def test_thinning_leaves_connected_one_pixel_centre_lines(name, pen):
     assert holes == ndimage.label(~mask)[1] - 1  # the 0 keeps its hole, the others have none
     assert (skeleton & mask).sum() == skeleton.sum()  # inside the shape
     assert not (skeleton[:-1, :-1] & skeleton[1:, :-1] & skeleton[:-1, 1:] & skeleton[1:, 1:]).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (90, 60), (13, 200)])
+@pytest.mark.parametrize("ink", [0.3, 0.8, 0.97])
+def test_distance_kernel_matches_scipys_exactly(shape, ink):
+    mask = np.random.default_rng(len(shape) * 7 + int(ink * 100)).random(shape) < ink
+    mask.flat[0] = False  # at least one background pixel
+    np.testing.assert_array_equal(distance_inside(mask), ndimage.distance_transform_edt(mask))
 
 
 @pytest.mark.parametrize("name", list(SHAPES) + ["six"])
