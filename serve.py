@@ -4,6 +4,7 @@ Run it:
 
     python serve.py                      # http://127.0.0.1:8080/
     python serve.py --host 0.0.0.0 --port 8000 --weights weights/mnist_cnn.npz
+    python serve.py --db data/drawings.sqlite   # where labelled drawings are kept (the default)
 
 Routes:
 
@@ -13,6 +14,11 @@ Routes:
     POST /api/predict      {"strokes": [[[x, y], ...], ...]}  (the page's form)
                         or {"image": "data:image/png;base64,..."}
                         -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats]}
+                           an optional "person" (the page's opaque id) reads it with that person's
+                           corrections (digits/adapt.py); then "adapted" says whether they counted
+    POST /api/drawings     the same drawing with "label": 0..9 ("predicted", "person" optional)
+                        -> 201 {"id": 12}, kept in the SQLite file --db (digits/store.py)
+    GET  /api/drawings/stats   {"count": N, "by_label": [10 ints], ...}: counts, never drawings
 
 What this file deliberately is not: it does no image maths. Turning a drawing of any size and
 background into the 28x28 picture MNIST would have made of it is `digits.preprocess`'s job; this
@@ -48,6 +54,7 @@ import waitress
 from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
 
 import nn
+from digits.adapt import Corrections, Reader, mnist_references
 from digits.drawing import (
     MAX_POINTS,
     MAX_SIDE,
@@ -56,13 +63,25 @@ from digits.drawing import (
     DrawingError,
     DrawingTooLargeError,
 )
+from digits.mnist import ensure_mnist, resolve_data_dir
 from digits.preprocess import preprocess, preprocess_strokes
+from digits.store import (
+    DrawingStore,
+    RateLimitError,
+    StoreError,
+    StoreInputError,
+    StoreUnavailableError,
+    check_digit,
+    check_person,
+)
 
 # ----------------------------------------------------------------------------------------------
-# defaults (the command line overrides host, port and weights)
+# defaults (the command line overrides host, port, weights and db)
 HOST = "127.0.0.1"
 PORT = 8080
 WEIGHTS = "weights/mnist_cnn.npz"
+DB = "data/drawings.sqlite"
+MAX_DRAWING_BYTES = 512 * 1024  # a labelled drawing to keep: 20,000 points of strokes fit
 THREADS = 8  # waitress worker threads
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a 2048x2048 canvas PNG of a drawing is far smaller
 # Bodies above MAX_BODY_BYTES get our JSON 413 once waitress has buffered them; bodies above
@@ -91,7 +110,9 @@ ERROR_SENTENCES = {
     415: "Send the drawing as JSON.",
     416: "That byte range is not available.",
     422: "The drawing could not be read.",
+    429: "Too many requests; please wait a little.",
     500: "Something went wrong on the server; it has been logged. Please try again.",
+    503: "The server cannot do that right now; please try again later.",
 }
 
 
@@ -103,14 +124,19 @@ class RequestError(HTTPError):
     """
 
 
-def create_app(model: Any, weights_name: str) -> Bottle:
+def create_app(model: Any, weights_name: str, store: DrawingStore | None = None,
+               reader: Reader | None = None) -> Bottle:
     """Build the web app around an already loaded model.
 
     model: anything with `.predict(x)`, x float32 (N, 1, 28, 28) in 0..1 -> (N, 10) probabilities,
         and optionally `.meta` (a dict of facts about the training run) for /api/health.
     weights_name: the weights file name that /api/health reports, e.g. "mnist_cnn.npz".
+    store: where POST /api/drawings keeps labelled drawings; None answers those routes with 503.
+    reader: reads a drawing with its person's corrections (digits.adapt.Reader); None reads
+        every drawing with the model alone.
     """
     app = Bottle()
+    reader = reader or Reader(model, None)
     # One drawing at a time through preprocess and the model. Both are CPU-bound NumPy code
     # that keeps dropping and retaking the GIL; THREADS threads interleaving them made about
     # 480 context switches per request and cost half the throughput (scripts/bench_server.py,
@@ -143,12 +169,13 @@ def create_app(model: Any, weights_name: str) -> Bottle:
     def predict():
         started, started_cpu = time.perf_counter(), time.thread_time()
         drawing = _read_drawing()
+        person = _checked(check_person, drawing["fields"].get("person"))
         read = time.perf_counter()
         with compute_lock:
             locked = time.perf_counter()
             x = _preprocess(drawing)  # float32 (28, 28), 1.0 = ink
             prepared = time.perf_counter()
-            p = model.predict(x[None, None, :, :])[0]  # (1, 1, 28, 28) -> (10,)
+            p, adapted = reader.read(x, person)  # (10,): the model's, or with the person's labels
         predicted = time.perf_counter()
         p = np.asarray(p, dtype=np.float64)
         p = p / p.sum()  # float32 rounding can leave the sum a few 1e-7 away from 1
@@ -156,6 +183,7 @@ def create_app(model: Any, weights_name: str) -> Bottle:
             "digit": int(np.argmax(p)),
             "probabilities": p.tolist(),
             "input": x.astype(np.float64).tolist(),  # exactly the float32 values the model saw
+            "adapted": adapted,
         })
         # Where the time went, in the standard header browsers' developer tools show. "cpu" is
         # this thread's CPU time: on a busy machine, total - cpu is time spent waiting for a core.
@@ -165,6 +193,43 @@ def create_app(model: Any, weights_name: str) -> Bottle:
             cpu=time.thread_time() - started_cpu))
         response.content_type = "application/json"
         return body
+
+    # ---------------------------------------------------------------- labelled drawings (issue 9)
+    @app.post("/api/drawings")
+    def add_drawing():
+        if store is None:
+            raise RequestError(503, "This server keeps no drawings: it was started without a "
+                                    "database.")
+        drawing = _read_drawing(MAX_DRAWING_BYTES)
+        fields = drawing["fields"]
+        label = _checked(check_digit, fields.get("label"), "label", True)
+        predicted = _checked(check_digit, fields.get("predicted"), "predicted", False)
+        person = _checked(check_person, fields.get("person"))
+        with compute_lock:
+            x = _preprocess(drawing)
+        try:
+            row = store.add(label=label, predicted=predicted, person=person, input=x,
+                            model=weights_name, strokes=drawing.get("strokes"),
+                            pen=drawing.get("pen"), image=drawing.get("image"))
+        except RateLimitError as err:
+            response.set_header("Retry-After", str(err.retry_after))
+            raise RequestError(429, str(err)) from None
+        except StoreUnavailableError as err:
+            raise RequestError(503, str(err)) from None
+        with compute_lock:
+            reader.remember(person, x, label)  # saved first: what the person sees is kept
+        response.status = 201
+        return {"id": row}
+
+    @app.get("/api/drawings/stats")
+    def drawing_stats():
+        if store is None:
+            raise RequestError(503, "This server keeps no drawings: it was started without a "
+                                    "database.")
+        try:
+            return store.stats()
+        except StoreError as err:
+            raise RequestError(503, str(err)) from None
 
     @app.hook("after_request")
     def add_headers():
@@ -207,15 +272,16 @@ HOW_TO_SEND = ('send {"strokes": [[[x, y], ...], ...]} or {"image": '
                '"data:image/png;base64,..."}.')
 
 
-def _read_drawing() -> dict:
+def _read_drawing(max_bytes: int = MAX_BODY_BYTES) -> dict:
     """The drawing in a POST /api/predict request: {"strokes": list, "pen": number or None} or
-    {"image": PNG bytes}, or a RequestError saying what is wrong with the request."""
+    {"image": PNG bytes}, and "fields": the whole JSON object (label, person...); or a
+    RequestError saying what is wrong with the request."""
     media_type = request.content_type.split(";")[0].strip()  # Bottle lower-cases it
     if media_type != "application/json":
         shown = media_type or "no Content-Type"
         raise RequestError(415, "Send the drawing as JSON with 'Content-Type: application/json' "
                                 f"(this request was {shown}).")
-    body = _read_body(MAX_BODY_BYTES)
+    body = _read_body(max_bytes)
     try:
         payload = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):  # bad UTF-8, bad JSON, 5000-digit numbers, [[[[...]]]]
@@ -223,12 +289,20 @@ def _read_drawing() -> dict:
     if not isinstance(payload, dict) or not ("strokes" in payload or "image" in payload):
         raise RequestError(400, f'The JSON has no "strokes" or "image" field; {HOW_TO_SEND}')
     if "strokes" in payload:
-        return {"strokes": payload["strokes"], "pen": payload.get("pen")}
+        return {"strokes": payload["strokes"], "pen": payload.get("pen"), "fields": payload}
     image = payload["image"]
     if not isinstance(image, str):
         raise RequestError(400, 'The "image" field must be a string: a data URL '
                                 '"data:image/png;base64,..." or bare base64.')
-    return {"image": _decode_data_url(image)}
+    return {"image": _decode_data_url(image), "fields": payload}
+
+
+def _checked(check, *args):
+    """check(*args) from digits.store, its StoreInputError turned into a 400."""
+    try:
+        return check(*args)
+    except StoreInputError as err:
+        raise RequestError(400, str(err)) from None
 
 
 def _read_body(limit: int) -> bytes:
@@ -322,12 +396,28 @@ def load_model(path: str) -> Any:
     return model
 
 
+def _corrections(model: Any, data_dir: str | None) -> Corrections | None:
+    """What a person's corrections are measured against (MNIST training digits), or None, with
+    a warning, when MNIST cannot be had: drawings are then read by the model alone."""
+    try:
+        return Corrections(model, *mnist_references(ensure_mnist(resolve_data_dir(data_dir))))
+    except (OSError, ValueError) as err:  # missing, damaged or not downloadable
+        print(f"serve.py: warning: corrections will be kept but not used, because MNIST's "
+              f"training digits are needed to weigh them: {_sentence(err)}", file=sys.stderr)
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the digit-drawing page and its API.")
     parser.add_argument("--host", default=HOST, help=f"address to listen on (default {HOST})")
     parser.add_argument("--port", type=int, default=PORT,
                         help=f"port to listen on, 0 = any free port (default {PORT})")
     parser.add_argument("--weights", default=WEIGHTS, help=f"model file (default {WEIGHTS})")
+    parser.add_argument("--db", default=DB, help="SQLite file of the drawings people label, "
+                                                 f"created on first start (default {DB})")
+    parser.add_argument("--data-dir", default=None, help="MNIST, whose training digits a "
+                        "person's corrections are measured against (default $MNIST_DIR, else "
+                        "data/mnist/, downloaded there if missing)")
     args = parser.parse_args(argv)
 
     try:
@@ -342,7 +432,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serve.py: cannot load the model from {args.weights}: "
               f"{type(err).__name__}: {_sentence(err)}", file=sys.stderr)
         return 1
-    app = create_app(model, Path(args.weights).name)
+    try:
+        store = DrawingStore(args.db)
+    except StoreError as err:  # a corrupt file: refuse to start rather than lose what it holds
+        print(f"serve.py: {_sentence(err)}", file=sys.stderr)
+        return 1
+    if store.problem:  # a read-only or full disk: predictions still work
+        print(f"serve.py: warning: {store.problem}", file=sys.stderr)
+    app = create_app(model, Path(args.weights).name, store,
+                     Reader(model, _corrections(model, args.data_dir), store.examples_if_readable))
     try:
         server = waitress.create_server(app, host=args.host, port=args.port, threads=THREADS,
                                         max_request_body_size=WAITRESS_BODY_LIMIT)

@@ -94,9 +94,12 @@ def check_digit(value, name: str, required: bool) -> int | None:
     """A digit 0..9 from JSON (an int, not a bool or 7.0), None when absent and not required."""
     if value is None and not required:
         return None
+    if value is None:
+        raise StoreInputError(f'"{name}" is missing: send the digit the person says it is, a '
+                              "whole number from 0 to 9.")
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
-        shown = "nothing" if value is None else json.dumps(value)[:20]
-        raise StoreInputError(f'"{name}" must be a whole number from 0 to 9; got {shown}.')
+        raise StoreInputError(f'"{name}" must be a whole number from 0 to 9; got '
+                              f"{json.dumps(value)[:20]}.")
     return value
 
 
@@ -210,6 +213,14 @@ class DrawingStore:
             rows = db.execute("SELECT input, label FROM drawings WHERE person = ? "
                               "ORDER BY id DESC LIMIT ?", (check_person(person), limit)).fetchall()
         return _arrays(rows[::-1])
+
+    def examples_if_readable(self, person: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """examples(person), or None when the file cannot be read now: a prediction then goes
+        on without the person's drawings (digits.adapt.Reader asks again next time)."""
+        try:
+            return self.examples(person)
+        except StoreError:
+            return None
 
     # -------------------------------------------------------------------------- the file
 
