@@ -179,12 +179,14 @@ def create_app(model: Any, weights_name: str, store: DrawingStore | None = None,
         predicted = time.perf_counter()
         p = np.asarray(p, dtype=np.float64)
         p = p / p.sum()  # float32 rounding can leave the sum a few 1e-7 away from 1
-        body = json.dumps({
+        answer = {
             "digit": int(np.argmax(p)),
             "probabilities": p.tolist(),
             "input": x.astype(np.float64).tolist(),  # exactly the float32 values the model saw
-            "adapted": adapted,
-        })
+        }
+        if person is not None:
+            answer["adapted"] = adapted  # whether this person's corrections changed the answer
+        body = json.dumps(answer)
         # Where the time went, in the standard header browsers' developer tools show. "cpu" is
         # this thread's CPU time: on a busy machine, total - cpu is time spent waiting for a core.
         response.set_header("Server-Timing", _server_timing(
@@ -212,8 +214,7 @@ def create_app(model: Any, weights_name: str, store: DrawingStore | None = None,
                             model=weights_name, strokes=drawing.get("strokes"),
                             pen=drawing.get("pen"), image=drawing.get("image"))
         except RateLimitError as err:
-            response.set_header("Retry-After", str(err.retry_after))
-            raise RequestError(429, str(err)) from None
+            raise RequestError(429, str(err), **{"Retry-After": str(err.retry_after)}) from None
         except StoreUnavailableError as err:
             raise RequestError(503, str(err)) from None
         with compute_lock:

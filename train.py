@@ -3,6 +3,7 @@
     python train.py                          # the committed model: the defaults in Config
     python train.py --limit 2000 --epochs 2  # a smoke run in seconds
     python train.py --resume                 # continue a killed run from its last checkpoint
+    python train.py --drawings data/drawings.sqlite   # also learn from drawings people labelled
 
 Data comes from --data-dir, else $MNIST_DIR, else data/mnist/ (downloaded there and verified if
 missing). The last 5,000 training images are held out for validation: every choice made while
@@ -31,6 +32,7 @@ import nn
 from digits.augment import augment_batch
 from digits.mnist import DownloadError, ensure_mnist, resolve_data_dir
 from digits.report import cpu_name, plot_all
+from digits.store import StoreError, read_drawings
 from digits.synthetic import synthetic_digits
 
 
@@ -54,6 +56,8 @@ class Config:
     augment: bool = option(True, "random slant, size and pen on every training batch")
     synthetic: float = option(0.1, "add this fraction of digits drawn in styles MNIST lacks "
                                    "(digits/synthetic.py)")
+    drawings: str | None = option(None, "also train on the drawings people labelled on the page: "
+                                        "the SQLite file of serve.py --db")
     seed: int = option(0, "seed of every random choice: the same seed, the same run")
     limit: int | None = option(None, "train on the first N training images only (smoke runs)",
                                low=1)
@@ -107,8 +111,10 @@ def one_cycle(step: int, total: int, peak: float, warmup: float = 0.15) -> float
     return peak * (1e-3 + (1 - 1e-3) * 0.5 * (1 + np.cos(np.pi * t)))
 
 
-def load_data(config: Config):
-    """(x_train, y_train, x_val, y_val, x_test, y_test), images float32 (N, 1, 28, 28) in 0..1."""
+def load_data(config: Config, drawings_upto: int | None = None):
+    """(x_train, y_train, x_val, y_val, x_test, y_test), images float32 (N, 1, 28, 28) in 0..1,
+    and the last id of the labelled drawings added (0 without --drawings). drawings_upto reads
+    only the drawings a resumed run had, however many were labelled since."""
     folder = ensure_mnist(resolve_data_dir(config.data_dir))
     images, labels = nn.data.load_mnist(folder, "train")
     test_images, test_labels = nn.data.load_mnist(folder, "test")
@@ -129,8 +135,17 @@ def load_data(config: Config):
         drawn, drawn_labels = synthetic_digits(n_synthetic, np.random.default_rng([config.seed, 1]))
         x, y = np.concatenate([x, drawn[:, None]]), np.concatenate([y, drawn_labels])
         print(f"added {n_synthetic:,} drawn digits in styles MNIST lacks (digits/synthetic.py)")
+    upto = 0
+    if config.drawings:
+        try:
+            labelled, labelled_y, upto = read_drawings(config.drawings, drawings_upto)
+        except StoreError as e:
+            raise TrainingError(str(e)) from None
+        x, y = np.concatenate([x, labelled[:, None]]), np.concatenate([y, labelled_y])
+        print(f"added {len(labelled_y):,} drawings labelled on the page ({config.drawings}, "
+              f"ids up to {upto})")
     return (x, y, scale(images[-config.val_size:]), labels[-config.val_size:].astype(np.int64),
-            scale(test_images), test_labels.astype(np.int64))
+            scale(test_images), test_labels.astype(np.int64), upto)
 
 
 def accuracy(model, x, y) -> float:
@@ -243,11 +258,13 @@ def run(config: Config, resume: bool, argv) -> int:
         # the run's own settings, not today's defaults; only where the data lives may change
         config = Config(**{**saved["run"]["config"], "data_dir": config.data_dir})
 
-    x, y, x_val, y_val, x_test, y_test = load_data(config)
+    x, y, x_val, y_val, x_test, y_test, upto = load_data(
+        config, saved["run"].get("drawings_upto") if resume else None)
     model = nn.cnn(seed=config.seed, dropout=config.dropout)
     optimiser = nn.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     rng = np.random.default_rng(config.seed)
-    state = {"epoch": 0, "history": [], "config": dataclasses.asdict(config)}
+    state = {"epoch": 0, "history": [], "config": dataclasses.asdict(config),
+             "drawings_upto": upto}
     if resume:
         state = restore_checkpoint(ckpt, saved, model, optimiser, rng)
         print(f"resuming from {ckpt} after epoch {state['epoch']}/{config.epochs}")
@@ -281,6 +298,7 @@ def run(config: Config, resume: bool, argv) -> int:
         "architecture": model.architecture(),
         "parameters": model.num_parameters(),
         "history": state["history"],
+        "drawings_upto": state.get("drawings_upto", 0),
         "val_accuracy": state["history"][-1]["val_accuracy"],
         "test_accuracy": float((test_pred == y_test).mean()),
         "test_errors": int((test_pred != y_test).sum()),

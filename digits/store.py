@@ -298,6 +298,8 @@ def _explain(path: Path, err: sqlite3.DatabaseError) -> StoreError:
         why = "it is read-only"
     elif code.startswith("SQLITE_BUSY") or "locked" in text:
         why = "another process holds it locked"
+    elif code.startswith("SQLITE_IOERR") or "disk I/O error" in text:
+        why = f"the disk refused to write ({text}): it may be full or failing"
     else:
         why = f"SQLite says: {text}"
     return StoreUnavailableError(f"Drawings cannot be saved in {path} now ({why}); predictions "
@@ -344,10 +346,10 @@ def read_drawings(path: str | Path, upto: int | None = None) -> tuple[np.ndarray
     return x, y, (rows[-1][2] if rows else 0)
 
 
-def export_idx(path: str | Path, folder: str | Path) -> tuple[Path, Path]:
+def export_idx(path: str | Path, folder: str | Path) -> tuple[Path, Path, int]:
     """Write the stored drawings as MNIST-style IDX files in `folder`:
     drawings-images-idx3-ubyte.gz (uint8 (N, 28, 28), 255 = ink, like MNIST) and
-    drawings-labels-idx1-ubyte.gz (uint8 (N,)). Returns their paths."""
+    drawings-labels-idx1-ubyte.gz (uint8 (N,)). Returns their paths and N."""
     x, y, _ = read_drawings(path)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -355,4 +357,4 @@ def export_idx(path: str | Path, folder: str | Path) -> tuple[Path, Path]:
     labels = folder / "drawings-labels-idx1-ubyte.gz"
     write_idx(images, np.clip(np.rint(x * 255), 0, 255).astype(np.uint8))
     write_idx(labels, y.astype(np.uint8))
-    return images, labels
+    return images, labels, len(y)
