@@ -70,7 +70,6 @@ from digits.store import (
     RateLimitError,
     StoreError,
     StoreInputError,
-    StoreUnavailableError,
     check_digit,
     check_person,
 )
@@ -215,7 +214,7 @@ def create_app(model: Any, weights_name: str, store: DrawingStore | None = None,
                             pen=drawing.get("pen"), image=drawing.get("image"))
         except RateLimitError as err:
             raise RequestError(429, str(err), **{"Retry-After": str(err.retry_after)}) from None
-        except StoreUnavailableError as err:
+        except StoreError as err:  # a full or read-only disk, a file damaged meanwhile
             raise RequestError(503, str(err)) from None
         with compute_lock:
             reader.remember(person, x, label)  # saved first: what the person sees is kept

@@ -257,6 +257,7 @@ class DrawingStore:
                 raise
         return _Connection(self.path)
 
+
 class _Connection:
     """`with _Connection(path) as db`: a fresh connection, closed afterwards; sqlite3's errors
     leave as StoreErrors that name the file."""

@@ -436,7 +436,8 @@ def test_a_server_started_on_a_read_only_folder_warns_once_and_serves(tmp_path):
 
 
 @pytest.mark.parametrize("content", [b"garbage, not SQLite " * 50,
-                                     b"SQLite format 3\x00" + b"\xff" * 4000])
+                                     b"SQLite format 3\x00" + b"\xff" * 4000],
+                         ids=["text", "damaged-sqlite"])
 def test_a_corrupt_database_stops_the_start_with_one_line(tmp_path, content):
     db = tmp_path / "drawings.sqlite"
     db.write_bytes(content)
