@@ -5,6 +5,7 @@ Run it:
     python serve.py                      # http://127.0.0.1:8080/
     python serve.py --host 0.0.0.0 --port 8000 --weights weights/mnist_cnn.npz
     python serve.py --workers 2          # one process per core (Linux, macOS)
+    python serve.py --db data/drawings.sqlite   # where labelled drawings are kept (the default)
 
 Routes:
 
@@ -14,8 +15,13 @@ Routes:
     POST /api/predict      {"strokes": [[[x, y], ...], ...]}  (the page's form)
                         or {"image": "data:image/png;base64,..."}
                         -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats]}
+                           an optional "person" (the page's opaque id) reads it with that person's
+                           corrections (digits/adapt.py); then "adapted" says whether they counted
     POST /api/explain      the same body -> what the page's "Look inside" panel shows: feature
                            maps, filters, saliency, nearest training digits (digits/explain.py)
+    POST /api/drawings     the same drawing with "label": 0..9 ("predicted", "person" optional)
+                        -> 201 {"id": 12}, kept in the SQLite file --db (digits/store.py)
+    GET  /api/drawings/stats   {"count": N, "by_label": [10 ints], ...}: counts, never drawings
 
 What this file deliberately is not: it does no image maths (digits.preprocess does) and no HTTP
 plumbing (web: reading and refusing requests, the compute gate, waitress's limits). It holds the
@@ -45,14 +51,25 @@ import numpy as np
 from bottle import Bottle, HTTPResponse, request, response, static_file
 
 import nn
+from digits.adapt import Corrections, Reader, mnist_references
 from digits.canvas import canvas_png
 from digits.drawing import MAX_POINTS, MAX_SIDE, MAX_STROKES
 from digits.explain import Explainer
+from digits.mnist import ensure_mnist, resolve_data_dir
 from digits.neighbours import BackgroundIndex
 from digits.preprocess import preprocess, preprocess_strokes
+from digits.store import (
+    DrawingStore,
+    RateLimitError,
+    StoreError,
+    StoreInputError,
+    check_digit,
+    check_person,
+)
 from web.api import (
     ERROR_SENTENCES,
     MAX_BODY_BYTES,
+    RequestError,
     add_headers,
     error_answer,
     json_answer,
@@ -67,6 +84,8 @@ from web.server import listen, run
 HOST = "127.0.0.1"
 PORT = 8080
 WEIGHTS = "weights/mnist_cnn.npz"
+DB = "data/drawings.sqlite"
+MAX_DRAWING_BYTES = 512 * 1024  # a labelled drawing to keep: 20,000 points of strokes fit
 WORKERS = 1  # processes; each has THREADS threads and its own gate
 THREADS = 15  # waitress threads per process: both gates' queues plus one each, three to spare...
 QUEUE = 8  # ... so health checks and the page's files never wait behind predictions
@@ -76,7 +95,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # ----------------------------------------------------------------------------------------------
 
 
-def create_app(model: Any, weights_name: str, explainer: Explainer | None = None) -> Bottle:
+def create_app(model: Any, weights_name: str, explainer: Explainer | None = None,
+               store: DrawingStore | None = None, reader: Reader | None = None) -> Bottle:
     """Build the web app around an already loaded model.
 
     model: anything with `.predict(x)`, x float32 (N, 1, 28, 28) in 0..1 -> (N, 10) probabilities,
@@ -84,9 +104,13 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
     weights_name: the weights file name that /api/health reports, e.g. "mnist_cnn.npz".
     explainer: what /api/explain answers with; by default one for `model` (an nn.Sequential)
         without the nearest training digits.
+    store: where POST /api/drawings keeps labelled drawings; None answers those routes with 503.
+    reader: reads a drawing with its person's corrections (digits.adapt.Reader); None reads
+        every drawing with the model alone.
     """
     app = Bottle()
     explainer = explainer or Explainer(model)
+    reader = reader or Reader(model, None)
     gate = Gate(waiting=QUEUE, patience=PATIENCE)  # every prediction goes through it
     # The panel's explanations (13 ms of CPU each) have a gate of their own, so they never queue
     # a prediction; its short queue keeps the threads they can hold to EXPLAIN_QUEUE + 1.
@@ -116,13 +140,15 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
     @app.post("/api/predict")
     def predict():
         started, started_cpu = time.perf_counter(), time.thread_time()
-        drawing = read_drawing(read_json(request))
+        payload = read_json(request)
+        drawing = read_drawing(payload)
+        person = _checked(check_person, payload.get("person"))
         read = time.perf_counter()
         with gate:
             turn = time.perf_counter()
             x = drawing.to_mnist()  # float32 (28, 28), 1.0 = ink
             prepared = time.perf_counter()
-            p = model.predict(x[None, None, :, :])[0]  # (1, 1, 28, 28) -> (10,)
+            p, adapted = reader.read(x, person)  # (10,): the model's, or with the person's labels
         predicted = time.perf_counter()
         p = np.asarray(p, dtype=np.float64)
         p = p / p.sum()  # float32 rounding can leave the sum a few 1e-7 away from 1
@@ -132,8 +158,11 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
             read=read - started, queue=turn - read, preprocess=prepared - turn,
             predict=predicted - prepared, total=time.perf_counter() - started,
             cpu=time.thread_time() - started_cpu))
-        return json_answer({"digit": int(np.argmax(p)), "probabilities": p,
-                            "input": x})  # exactly the float32 values the model saw
+        answer = {"digit": int(np.argmax(p)), "probabilities": p,
+                  "input": x}  # exactly the float32 values the model saw
+        if person is not None:
+            answer["adapted"] = adapted  # whether this person's corrections changed the answer
+        return json_answer(answer)
 
     @app.post("/api/explain")
     def explain():
@@ -147,6 +176,43 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
             prepare=prepared - started, explain=time.perf_counter() - prepared,
             total=time.perf_counter() - started))
         return json_answer(answer)
+
+    # ---------------------------------------------------------------- labelled drawings
+    @app.post("/api/drawings")
+    def add_drawing():
+        if store is None:
+            raise RequestError(503, "This server keeps no drawings: it was started without a "
+                                    "database.")
+        payload = read_json(request, MAX_DRAWING_BYTES)
+        drawing = read_drawing(payload)
+        label = _checked(check_digit, payload.get("label"), "label", True)
+        predicted = _checked(check_digit, payload.get("predicted"), "predicted", False)
+        person = _checked(check_person, payload.get("person"))
+        with gate:
+            x = drawing.to_mnist()
+        try:
+            row = store.add(label=label, predicted=predicted, person=person, input=x,
+                            model=weights_name, pen=drawing.pen, image=drawing.png,
+                            strokes=None if drawing.strokes is None else
+                            [stroke.tolist() for stroke in drawing.strokes])
+        except RateLimitError as err:
+            raise RequestError(429, str(err), **{"Retry-After": str(err.retry_after)}) from None
+        except StoreError as err:  # a full or read-only disk, a file damaged meanwhile
+            raise RequestError(503, str(err)) from None
+        with gate:
+            reader.remember(person, x, label)  # saved first: what the person sees is kept
+        response.status = 201
+        return json_answer({"id": row})
+
+    @app.get("/api/drawings/stats")
+    def drawing_stats():
+        if store is None:
+            raise RequestError(503, "This server keeps no drawings: it was started without a "
+                                    "database.")
+        try:
+            return json_answer(store.stats())
+        except StoreError as err:
+            raise RequestError(503, str(err)) from None
 
     app.add_hook("after_request", add_headers)
     for status in ERROR_SENTENCES:
@@ -163,6 +229,14 @@ def _static(path: str) -> HTTPResponse:
     if answer.status_code < 400:
         answer.set_header("Cache-Control", "no-cache")
     return answer
+
+
+def _checked(check, *args):
+    """check(*args) from digits.store, its StoreInputError turned into a 400."""
+    try:
+        return check(*args)
+    except StoreInputError as err:
+        raise RequestError(400, str(err)) from None
 
 
 def _model_facts(model: Any) -> dict[str, Any]:
@@ -204,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=PORT,
                         help=f"port to listen on, 0 = any free port (default {PORT})")
     parser.add_argument("--weights", default=WEIGHTS, help=f"model file (default {WEIGHTS})")
+    parser.add_argument("--db", default=DB, help="SQLite file of the drawings people label, "
+                                                 f"created on first start (default {DB})")
+    parser.add_argument("--data-dir", default=None, help="MNIST, whose training digits a "
+                        "person's corrections are measured against (default $MNIST_DIR, else "
+                        "data/mnist/, downloaded there if missing)")
     parser.add_argument("--workers", type=int, default=WORKERS,
                         help=f"processes serving the same port, one per core is right "
                              f"(default {WORKERS}; more than one needs Linux or macOS)")
@@ -225,8 +304,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serve.py: cannot load the model from {args.weights}: "
               f"{type(err).__name__}: {_sentence(err)}", file=sys.stderr)
         return 1
+    try:
+        store = DrawingStore(args.db)
+    except StoreError as err:  # a corrupt file: refuse to start rather than lose what it holds
+        print(f"serve.py: {_sentence(err)}", file=sys.stderr)
+        return 1
+    if store.problem:  # a read-only or full disk: predictions still work
+        print(f"serve.py: warning: {store.problem}", file=sys.stderr)
     neighbours = BackgroundIndex(model, args.weights).start()  # MNIST read off the request path
-    app = create_app(model, Path(args.weights).name, Explainer(model, neighbours))
+    reader = Reader(model, _corrections(model, args.data_dir), store.examples_if_readable)
+    app = create_app(model, Path(args.weights).name, Explainer(model, neighbours), store, reader)
     try:
         sock = listen(args.host, args.port)
     except OSError as err:
@@ -239,6 +326,17 @@ def main(argv: list[str] | None = None) -> int:
           f"({args.workers} process{'es' if args.workers > 1 else ''}; Ctrl+C to stop)", flush=True)
     run(app, sock, workers=args.workers, threads=THREADS)
     return 0
+
+
+def _corrections(model: Any, data_dir: str | None) -> Corrections | None:
+    """What a person's corrections are measured against (MNIST training digits), or None, with
+    a warning, when MNIST cannot be had: drawings are then read by the model alone."""
+    try:
+        return Corrections(model, *mnist_references(ensure_mnist(resolve_data_dir(data_dir))))
+    except (OSError, ValueError) as err:  # missing, damaged or not downloadable
+        print(f"serve.py: warning: corrections will be kept but not used, because MNIST's "
+              f"training digits are needed to weigh them: {_sentence(err)}", file=sys.stderr)
+        return None
 
 
 def _sentence(err: Exception) -> str:

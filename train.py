@@ -3,6 +3,7 @@
     python train.py                          # the committed model: the defaults in Config
     python train.py --limit 2000 --epochs 2  # a smoke run in seconds
     python train.py --resume                 # continue a killed run from its last checkpoint
+    python train.py --drawings data/drawings.sqlite   # also learn from drawings people labelled
 
 Data: MNIST from --data-dir, else $MNIST_DIR, else data/mnist/ (downloaded there and verified if
 missing); real writers' pen digits from UNIPEN (--unipen-dir, else $UNIPEN_DIR, else data/unipen/
@@ -39,6 +40,7 @@ from digits.handwriting import handwriting_images
 from digits.mnist import DownloadError, ensure_mnist, resolve_data_dir
 from digits.preprocess import strokes_to_mnist
 from digits.report import cpu_name, plot_all
+from digits.store import StoreError, read_drawings
 from digits.synthetic import synthetic_digits
 from digits.unipen import load_unipen, resolve_unipen_dir
 
@@ -68,6 +70,8 @@ class Config:
                                           "../shared/unipen/, else MNIST only")
     unipen_copies: int = option(2, "drawings of each UNIPEN training digit, each by a random "
                                    "hand (0: no UNIPEN)", low=0)
+    drawings: str | None = option(None, "also train on the drawings people labelled on the page: "
+                                        "the SQLite file of serve.py --db")
     seed: int = option(0, "seed of every random choice: the same seed, the same run")
     limit: int | None = option(None, "train on the first N training images only (smoke runs)",
                                low=1)
@@ -134,6 +138,7 @@ class Data:
     x_unipen_val: np.ndarray | None = None
     y_unipen_val: np.ndarray | None = None
     unipen_dir: Path | None = None
+    drawings_upto: int = 0  # the last id of the labelled drawings added (0 without --drawings)
 
 
 NOISY_LABS = ("ibm",)  # UNIPEN labs left out of training (see add_unipen)
@@ -144,8 +149,10 @@ def is_validation_writer(writer: str) -> bool:
     return int(hashlib.sha256(writer.encode()).hexdigest(), 16) % 7 == 0
 
 
-def load_data(config: Config) -> Data:
-    """MNIST's splits, the drawn digits, and UNIPEN's training writers when they are there."""
+def load_data(config: Config, drawings_upto: int | None = None) -> Data:
+    """MNIST's splits, the drawn digits, UNIPEN's training writers when they are there, and the
+    drawings people labelled with --drawings (only those up to id drawings_upto when a resumed
+    run asks: the ones it had, however many were labelled since)."""
     folder = ensure_mnist(resolve_data_dir(config.data_dir))
     images, labels = nn.data.load_mnist(folder, "train")
     test_images, test_labels = nn.data.load_mnist(folder, "test")
@@ -171,6 +178,16 @@ def load_data(config: Config) -> Data:
         print(f"added {n_synthetic:,} drawn digits in styles MNIST lacks (digits/synthetic.py)")
     if config.unipen_copies:
         add_unipen(data, config)
+    if config.drawings:
+        try:
+            labelled, labelled_y, data.drawings_upto = read_drawings(config.drawings,
+                                                                     drawings_upto)
+        except StoreError as e:
+            raise TrainingError(str(e)) from None
+        data.x = np.concatenate([data.x, labelled[:, None]])
+        data.y = np.concatenate([data.y, labelled_y])
+        print(f"added {len(labelled_y):,} drawings labelled on the page ({config.drawings}, "
+              f"ids up to {data.drawings_upto})")
     return data
 
 
@@ -195,11 +212,12 @@ def add_unipen(data: Data, config: Config) -> None:
     val = [d for d in pen_digits if is_validation_writer(d.writer)]
     rng = np.random.default_rng([config.seed, 2])
     drawn = np.concatenate([handwriting_images([d.strokes for d in train], rng)
-                            for _ in range(config.unipen_copies)])
+                            for _ in range(config.unipen_copies)]).reshape(-1, 28, 28)
     data.x = np.concatenate([data.x, drawn[:, None]])
     data.y = np.concatenate([data.y, np.tile([d.label for d in train], config.unipen_copies)])
-    data.x_unipen_val = np.stack([strokes_to_mnist(list(d.strokes)) for d in val])[:, None]
-    data.y_unipen_val = np.array([d.label for d in val], dtype=np.int64)
+    if val:  # a --limit run may have none of the validation writers
+        data.x_unipen_val = np.stack([strokes_to_mnist(list(d.strokes)) for d in val])[:, None]
+        data.y_unipen_val = np.array([d.label for d in val], dtype=np.int64)
     data.unipen_dir = folder
     print(f"added {len(drawn):,} drawings of {len(train):,} UNIPEN digits by "
           f"{len({d.writer for d in train})} writers; {len(val):,} digits of "
@@ -342,12 +360,13 @@ def run(config: Config, resume: bool, argv) -> int:
         config = Config(**{**saved["run"]["config"], "data_dir": config.data_dir,
                            "unipen_dir": config.unipen_dir})
 
-    data = load_data(config)
+    data = load_data(config, saved["run"].get("drawings_upto") if resume else None)
     x, y = data.x, data.y
     model = nn.cnn(seed=config.seed, dropout=config.dropout)
     optimiser = nn.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     rng = np.random.default_rng(config.seed)
-    state = {"epoch": 0, "history": [], "config": dataclasses.asdict(config)}
+    state = {"epoch": 0, "history": [], "config": dataclasses.asdict(config),
+             "drawings_upto": data.drawings_upto}
     if resume:
         state = restore_checkpoint(ckpt, saved, model, optimiser, rng)
         print(f"resuming from {ckpt} after epoch {state['epoch']}/{config.epochs}")
@@ -387,6 +406,7 @@ def run(config: Config, resume: bool, argv) -> int:
         "architecture": model.architecture(),
         "parameters": model.num_parameters(),
         "history": state["history"],
+        "drawings_upto": state.get("drawings_upto", 0),
         "val_accuracy": state["history"][-1]["val_accuracy"],
         "test_accuracy": float((test_pred == y_test).mean()),
         "test_errors": int((test_pred != y_test).sum()),

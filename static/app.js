@@ -188,7 +188,7 @@ async function predict() {
     response = await fetch("/api/predict", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(strokesPayload()),
+      body: JSON.stringify({ ...strokesPayload(), person: personId() }),
       signal: timeoutSignal(REQUEST_TIMEOUT_MS),
     });
     answer = await response.json().catch(() => null);
@@ -230,7 +230,7 @@ function setStatus(status) {
   resultEl.dataset.status = status;
 }
 
-function showAnswer({ digit, probabilities, input }) {
+function showAnswer({ digit, probabilities, input, adapted }) {
   const ranked = probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
   const [[p1, d1], [p2, d2]] = ranked;
   const unsure = p1 < UNSURE_BELOW;
@@ -241,6 +241,7 @@ function showAnswer({ digit, probabilities, input }) {
   resultEl.classList.toggle("unsure", unsure);
   showBars(probabilities, digit);
   showSeen(input);
+  offerTeaching(digit, adapted);
   setStatus("done");
 }
 
@@ -250,6 +251,7 @@ function showNoResult(message, status) {
   resultEl.classList.remove("unsure");
   showBars(null);
   showSeen(null);
+  offerTeaching(null, false);
   setStatus(status);
 }
 
@@ -364,6 +366,127 @@ function start() {
   window.addEventListener("resize", fitCanvas);
   fitCanvas();
   showEmpty("Draw a digit to begin.");
+}
+
+// ------------------------------------------------------------------------------ teaching
+/* After each answer the person confirms it ("Yes", or the key of the same digit) or picks the
+   right digit (ten buttons, keys 0-9). The drawing goes to POST /api/drawings with its strokes,
+   the label and the prediction, and with the person's opaque id: a random string made once and
+   kept in localStorage, sent with every prediction too, so the server reads this person's later
+   drawings with their corrections (digits/adapt.py), and nobody else's. After a correction the
+   same drawing is read again, so the answer shown is the one the person will get from now on. */
+
+const teachEl = document.getElementById("teach");
+const teachQuestion = document.getElementById("teach-question");
+const confirmButton = document.getElementById("confirm");
+const digitButtons = Array.from(document.querySelectorAll("#teach-digits button"));
+
+const teaching = {
+  predicted: null, // the digit on screen, or null when there is no answer to teach from
+  savedFor: null, // JSON of the strokes already saved: the same drawing is not sent twice
+  savedLabel: null,
+  savedPredicted: null, // what the network had said when the person answered
+  sending: false,
+  person: null, // this visit's id when localStorage refuses to keep one
+};
+
+function personId() {
+  const make = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
+    (b) => b.toString(16).padStart(2, "0")).join("");
+  try {
+    let id = localStorage.getItem("person");
+    if (!id || !/^[0-9a-f]{32}$/.test(id)) {
+      id = make();
+      localStorage.setItem("person", id);
+    }
+    return id;
+  } catch (err) {
+    teaching.person = teaching.person || make(); // private browsing: an id for this visit
+    return teaching.person;
+  }
+}
+
+function setTeachState(state, question) {
+  teachEl.dataset.state = state;
+  teachQuestion.textContent = question;
+  const open = state === "ask" || state === "error";
+  confirmButton.disabled = !open || teaching.predicted === null;
+  digitButtons.forEach((button, d) => {
+    button.disabled = !open;
+    button.setAttribute("aria-pressed", String(state === "saved" && d === teaching.savedLabel));
+  });
+}
+
+function offerTeaching(digit, adapted) {
+  teaching.predicted = digit;
+  if (digit === null) {
+    if (!teaching.sending) setTeachState("idle", "Tell the network if it is right.");
+    return;
+  }
+  if (teaching.savedFor === JSON.stringify(state.strokes)) {
+    setTeachState("saved", savedSentence(digit));
+    return;
+  }
+  confirmButton.textContent = `Yes, a ${digit}`;
+  confirmButton.setAttribute("aria-label", `Yes, it is a ${digit}`);
+  setTeachState("ask", adapted
+    ? `Read as a ${digit} from your corrections. Right?`
+    : `Is it a ${digit}? If not, pick the digit:`);
+}
+
+function savedSentence(shown) {
+  const label = teaching.savedLabel;
+  return label !== teaching.savedPredicted && label === shown
+    ? `Saved as a ${label}: drawings like this now read as a ${label} for you.`
+    : `Saved as a ${label}. Thank you!`;
+}
+
+async function teach(label) {
+  if (teaching.sending || teaching.predicted === null || state.strokes.length === 0) return;
+  const strokes = JSON.stringify(state.strokes);
+  const predicted = teaching.predicted;
+  teaching.sending = true;
+  setTeachState("sending", `Saving it as a ${label}…`);
+  let response;
+  let answer = null;
+  try {
+    response = await fetch("/api/drawings", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ...strokesPayload(), label, predicted, person: personId() }),
+      signal: timeoutSignal(REQUEST_TIMEOUT_MS),
+    });
+    answer = await response.json().catch(() => null);
+  } catch (err) {
+    response = null;
+  } finally {
+    teaching.sending = false;
+  }
+  if (JSON.stringify(state.strokes) !== strokes) return; // drawn on or cleared meanwhile
+  if (!response || !response.ok) {
+    const said = answer && typeof answer.error === "string" ? answer.error : "";
+    setTeachState("error", `Not saved: ${said || "the server could not be reached."} ` +
+      "Try again?");
+    return;
+  }
+  teaching.savedFor = strokes;
+  teaching.savedLabel = label;
+  teaching.savedPredicted = predicted;
+  setTeachState("saved", `Saved as a ${label}. Thank you!`);
+  if (label !== predicted) predict(); // show what this person will get from now on
+}
+
+function onTeachKey(event) {
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (!/^[0-9]$/.test(event.key) || digitButtons[0].disabled) return;
+  event.preventDefault();
+  teach(Number(event.key));
+}
+
+function startTeaching() {
+  confirmButton.addEventListener("click", () => teach(teaching.predicted));
+  digitButtons.forEach((button, d) => button.addEventListener("click", () => teach(d)));
+  document.addEventListener("keydown", onTeachKey);
 }
 
 start();
@@ -496,3 +619,6 @@ function startInside() {
 }
 
 startInside();
+
+
+startTeaching();

@@ -127,6 +127,54 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+# a real writer's digit the network misreads (for the corrections: digits/adapt.py)
+
+
+def fitted(strokes, side: float = 0.64, top: float = 0.15) -> list[list[tuple[float, float]]]:
+    """A real writer's strokes (any units, y down) in canvas fractions, placed like on_page:
+    the longer side `side` of the canvas, centred across, `top` from the top."""
+    points = np.concatenate([np.asarray(s, dtype=float) for s in strokes])
+    low, extent = points.min(axis=0), np.ptp(points, axis=0)
+    scale = side / extent.max()
+    left = (1 - extent[0] * scale) / 2
+    return [[(left + (x - low[0]) * scale, top + (y - low[1]) * scale) for x, y in stroke]
+            for stroke in strokes]
+
+
+def as_sent(strokes, width: float = 437) -> list[list[list[float]]]:
+    """What the page sends for fitted strokes on a canvas `width` CSS px wide (the laptop's):
+    pointer positions land on whole pixels."""
+    return [[[round(x * width), round(y * width)] for x, y in stroke] for stroke in strokes]
+
+
+def misread_pair(model, corrections, unipen_dir):
+    """(label, wrong, first, second): two digits one UNIPEN *train* writer wrote as `label` that
+    the network, drawn as the page sends them, reads as `wrong` (over 70% sure); after the first
+    is corrected, the second is read as `label`. The first such pair in file order, fitted to
+    the canvas (conftest.fitted)."""
+    from digits.adapt import hidden_features
+    from digits.preprocess import preprocess_strokes
+    from digits.unipen import load_unipen
+
+    by_writer: dict[str, list] = {}
+    for digit in load_unipen(unipen_dir, "train"):
+        by_writer.setdefault(digit.writer, []).append(digit)
+    for digits in by_writer.values():
+        shapes = [fitted(d.strokes) for d in digits]
+        x = np.stack([preprocess_strokes(as_sent(shape)) for shape in shapes])
+        hidden, p = hidden_features(model, x)
+        read = p.argmax(axis=1)
+        for i, j in zip(*np.triu_indices(len(digits), 1)):
+            label = digits[i].label
+            if not (digits[j].label == label and read[i] == read[j] != label
+                    and min(p[i].max(), p[j].max()) > 0.7):  # misread with no doubt
+                continue
+            fixed, _ = corrections.apply(p[[j]], hidden[[j]], hidden[[i]], np.array([label]))
+            if fixed[0].argmax() == label and fixed[0].max() > 0.6:
+                return label, int(read[i]), shapes[i], shapes[j]
+    raise AssertionError("no UNIPEN train writer has two digits the network misreads alike")
+
+
 # ------------------------------------------------------------------------------------------------
 # small fake MNIST files
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEVEN, in_box, on_page
+from conftest import SEVEN, in_box, misread_pair, on_page
 
 pytestmark = pytest.mark.browser
 
@@ -41,12 +41,13 @@ DIGITS = {digit: on_page(digit) for digit in (1, 7, 0, 4)}  # canvas fractions (
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     if not WEIGHTS.exists():
         pytest.fail(f"{WEIGHTS} is missing: the committed weights are needed (python train.py).")
+    db = tmp_path_factory.mktemp("drawings") / "drawings.sqlite"  # never the user's data/
     proc = subprocess.Popen(
-        [sys.executable, "serve.py", "--port", "0", "--weights", str(WEIGHTS)], cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "serve.py", "--port", "0", "--weights", str(WEIGHTS), "--db", str(db)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     line = proc.stdout.readline()
     if "http://" not in line:
@@ -199,7 +200,7 @@ def test_the_page_sends_the_strokes_it_recorded(laptop):
     with laptop.expect_request("**/api/predict") as sent:
         draw_with_mouse(laptop, DIGITS[4][1:])  # ... and again with both
     body = sent.value.post_data_json
-    assert set(body) == {"strokes", "pen"}
+    assert set(body) == {"strokes", "pen", "person"}
     assert len(body["strokes"]) == 2  # the 4's two strokes, in drawing order
     width = laptop.locator("#canvas").bounding_box()["width"]
     (x0, y0), (x1, y1) = DIGITS[4][1][0], DIGITS[4][1][-1]  # the second stroke's ends
@@ -234,7 +235,8 @@ def test_phone_shows_canvas_buttons_and_answer_without_scrolling(phone):
     draw_with_finger(phone, DIGITS[1])
     assert answer(phone) == 1
     height = phone.viewport_size["height"]
-    for selector in ["#canvas", "#predict", "#clear", "#prediction", "#probabilities"]:
+    for selector in ["#canvas", "#predict", "#clear", "#prediction", "#probabilities", "#confirm",
+                     "#teach-digits"]:
         box = phone.locator(selector).bounding_box()
         assert box["y"] >= 0 and box["y"] + box["height"] <= height, selector
     canvas = phone.locator("#canvas").bounding_box()
@@ -370,3 +372,138 @@ def test_page_loads_nothing_from_other_hosts(browser, server):
     context.close()
     assert urls and all(url.startswith(server) for url in urls), urls
     assert any(url.endswith("/static/app.js") for url in urls)
+
+
+# ------------------------------------------------------------------------------ corrections
+# After an answer the person confirms it or picks the right digit; the drawing is kept
+# (POST /api/drawings) and that person's later drawings are read with it (digits/adapt.py).
+
+
+@pytest.fixture(scope="module")
+def misread(unipen_dir, mnist_dir):
+    """(label, wrong, first, second): a UNIPEN writer's two digits the network misreads alike,
+    in canvas fractions (conftest.misread_pair)."""
+    import nn
+    from digits.adapt import Corrections, mnist_references
+
+    model = nn.load(WEIGHTS)
+    return misread_pair(model, Corrections(model, *mnist_references(mnist_dir)), unipen_dir)
+
+
+def teach_state(page) -> str:
+    return page.locator("#teach").get_attribute("data-state")
+
+
+def test_a_wrong_guess_corrected_once_is_read_right_next_time_for_that_person_only(
+        open_page, misread):
+    label, wrong, first, second = misread
+    anna = open_page(LAPTOP, "anna")
+    draw_with_mouse(anna, first)
+    assert answer(anna) == wrong  # the network's own mistake
+    assert teach_state(anna) == "ask"
+    assert anna.locator("#confirm").inner_text() == f"Yes, a {wrong}"
+    with anna.expect_request("**/api/drawings") as sent:
+        anna.click(f'#teach-digits button[data-label="{label}"]')
+    body = sent.value.post_data_json
+    assert (body["label"], body["predicted"]) == (label, wrong)
+    assert len(body["strokes"]) == len(first) and len(body["person"]) == 32
+    anna.wait_for_selector('#teach[data-state="saved"]')
+    assert answer(anna) == label  # the same drawing, read again with the correction
+    assert f"read as a {label} for you" in anna.locator("#teach-question").inner_text()
+    pressed = anna.locator('#teach-digits button[aria-pressed="true"]')
+    assert pressed.get_attribute("data-label") == str(label)
+
+    anna.click("#clear")
+    draw_with_mouse(anna, second)  # the next drawing like it
+    assert answer(anna) == label
+    assert "your corrections" in anna.locator("#teach-question").inner_text()
+
+    boris = open_page(LAPTOP, "boris")  # someone else, in another browser profile
+    draw_with_mouse(boris, second)
+    assert answer(boris) == wrong
+    assert boris.evaluate("localStorage.getItem('person')") != body["person"]
+
+    anna.reload()  # Anna comes back: the id is in her localStorage, the examples on the server
+    anna.wait_for_selector('#prediction[data-status="empty"]')
+    assert anna.evaluate("localStorage.getItem('person')") == body["person"]
+    draw_with_mouse(anna, second)
+    assert answer(anna) == label
+
+
+def test_keys_confirm_and_correct_and_each_drawing_is_kept_once(laptop, server):
+    import json
+    import urllib.request
+
+    def count():
+        with urllib.request.urlopen(server + "/api/drawings/stats") as res:
+            return json.load(res)["count"]
+
+    before = count()
+    draw_with_mouse(laptop, DIGITS[7])
+    assert answer(laptop) == 7
+    laptop.keyboard.press("7")  # the key of the digit shown: "yes"
+    laptop.wait_for_selector('#teach[data-state="saved"]')
+    assert laptop.locator("#teach-question").inner_text() == "Saved as a 7. Thank you!"
+    assert laptop.locator('#teach-digits button[data-label="7"]').get_attribute(
+        "aria-pressed") == "true"
+    laptop.keyboard.press("3")  # already saved: the same drawing is not sent twice
+    laptop.wait_for_timeout(300)
+    assert count() == before + 1
+
+    laptop.keyboard.press("Escape")
+    assert teach_state(laptop) == "idle"
+    assert laptop.locator("#teach-digits button:enabled").count() == 0
+    draw_with_mouse(laptop, DIGITS[0])
+    assert answer(laptop) == 0
+    laptop.keyboard.press("6")  # "no, it is a 6"
+    laptop.wait_for_selector('#teach[data-state="saved"]')
+    assert count() == before + 2
+
+
+def test_the_teaching_controls_are_named_and_reachable_by_keyboard(laptop):
+    group = laptop.locator("#teach-digits")
+    assert group.get_attribute("role") == "group" and "digit" in group.get_attribute(
+        "aria-label")
+    names = [b.get_attribute("aria-label") for b in group.locator("button").all()]
+    assert names == [f"It is a {d}" for d in range(10)]
+    assert laptop.locator("#teach-question").get_attribute("aria-live") == "polite"
+    draw_with_mouse(laptop, DIGITS[1])
+    assert answer(laptop) == 1
+    assert laptop.locator("#confirm").get_attribute("aria-label") == "Yes, it is a 1"
+    focused = []
+    for _ in range(20):  # Tab through the page: Yes and the ten digits are on the way
+        laptop.keyboard.press("Tab")
+        focused.append(laptop.evaluate("document.activeElement.id || "
+                                       "document.activeElement.dataset.label || ''"))
+    assert "confirm" in focused and {str(d) for d in range(10)} <= set(focused)
+    laptop.locator('#teach-digits button[data-label="4"]').focus()
+    laptop.keyboard.press("Enter")  # a focused button answers Enter like a click
+    laptop.wait_for_selector('#teach[data-state="saved"]')
+
+
+def test_a_finger_corrects_on_a_phone(phone, misread):
+    label, wrong, first, _ = misread
+    draw_with_finger(phone, first)
+    assert answer(phone) == wrong
+    box = phone.locator(f'#teach-digits button[data-label="{label}"]').bounding_box()
+    assert box["width"] >= 28 and box["height"] >= 32  # small, but a finger's size
+    phone.tap(f'#teach-digits button[data-label="{label}"]')
+    phone.wait_for_selector('#teach[data-state="saved"]')
+    assert answer(phone) == label
+    assert phone.evaluate("window.scrollY") == 0
+
+
+def test_a_drawing_the_server_cannot_keep_is_explained_and_can_be_sent_again(laptop):
+    laptop.route("**/api/drawings", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body='{"error": "Drawings cannot be saved in data/drawings.sqlite now (the disk is '
+             'full); predictions still work."}'))
+    draw_with_mouse(laptop, DIGITS[4])
+    assert answer(laptop) == 4
+    laptop.click("#confirm")
+    laptop.wait_for_selector('#teach[data-state="error"]')
+    assert "the disk is full" in laptop.locator("#teach-question").inner_text()
+    assert laptop.locator("#confirm").is_enabled()  # try again
+    laptop.unroute("**/api/drawings")
+    laptop.click("#confirm")
+    laptop.wait_for_selector('#teach[data-state="saved"]')

@@ -63,3 +63,19 @@ def test_server_benchmark_reports_latency_and_throughput_as_json():
             assert latency["errors"] == 0 and latency["requests"] == 20
             assert throughput["requests"] > 0 and throughput["errors"] == 0
             assert latency["server_breakdown_median_ms"]["preprocess"] > 0
+
+
+@pytest.mark.slow
+def test_adaptation_helps_the_writers_and_leaves_mnist_alone(mnist_dir, unipen_dir):
+    result = subprocess.run([sys.executable, "-m", "scripts.adaptation", "--json", "--data-dir",
+                             str(mnist_dir), "--unipen-dir", str(unipen_dir)], cwd=REPO,
+                            capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["mnist"]["same_answers"]  # a person without corrections: the network's answers
+    served = report["methods"]["nearest neighbours + MNIST gate (served)"]
+    assert [r["k"] for r in served] == [1, 2, 3]
+    for row in served:
+        assert row["errors_after"] < 0.6 * row["errors_before"], row
+        assert row["after"] > row["before"] and row["right_to_wrong"] <= 2, row
+        assert row["mnist_with_corrections_worst"] >= report["mnist"]["network"] - 0.002

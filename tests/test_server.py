@@ -460,3 +460,130 @@ def test_missing_or_bad_weights_stop_the_start_with_one_line(tmp_path, weights):
     assert len(lines) == 1, proc.stderr
     assert str(weights) in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------------------ labelled drawings
+# POST /api/drawings and GET /api/drawings/stats (digits/store.py); the store's promises under
+# concurrency, kill -9 and a full or read-only disk are in tests/test_store.py.
+
+PERSON = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def keeper(model, tmp_path):
+    """An app with a drawings store in a fresh file (small caps, to reach them quickly)."""
+    from digits.store import DrawingStore
+
+    store = DrawingStore(tmp_path / "drawings.sqlite", max_per_minute=6,
+                         max_per_person_per_minute=4)
+    return TestApp(serve.create_app(model, WEIGHTS.name, store=store)), store
+
+
+def post_drawing(app: TestApp, payload, **kwargs):
+    body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+    return app.post("/api/drawings", body, content_type=kwargs.pop("content_type",
+                    "application/json"), expect_errors=True, **kwargs)
+
+
+def test_a_labelled_drawing_is_kept_with_what_the_network_saw(keeper):
+    app, store = keeper
+    strokes = page_strokes(7)
+    res = post_drawing(app, {"strokes": strokes, "pen": 15.4, "label": 1, "predicted": 7,
+                             "person": PERSON})
+    assert res.status_int == 201 and res.json == {"id": 1}
+    assert res.content_type == "application/json"
+    seen = post_json(app, {"strokes": strokes, "pen": 15.4}).json["input"]
+    x, y = store.examples(PERSON)
+    np.testing.assert_array_equal(x[0], np.array(seen, dtype=np.float32))
+    assert y.tolist() == [1]
+    res = post_drawing(app, {"image": data_url(draw_png(4)), "label": 4})
+    assert res.status_int == 201 and res.json == {"id": 2}
+    stats = app.get("/api/drawings/stats").json
+    assert stats["count"] == 2 and stats["by_label"] == [0, 1, 0, 0, 1, 0, 0, 0, 0, 0]
+    assert stats["corrected"] == 1 and stats["people"] == 1
+
+
+@pytest.mark.parametrize("payload, status, words", [
+    ({"strokes": page_strokes(7)}, 400, '"label" is missing'),
+    ({"strokes": page_strokes(7), "label": 10}, 400, '"label"'),
+    ({"strokes": page_strokes(7), "label": "7"}, 400, '"label"'),
+    ({"strokes": page_strokes(7), "label": True}, 400, '"label"'),
+    ({"strokes": page_strokes(7), "label": 7.5}, 400, '"label"'),
+    ({"strokes": page_strokes(7), "label": 7, "predicted": -1}, 400, '"predicted"'),
+    ({"strokes": page_strokes(7), "label": 7, "person": "x"}, 400, '"person"'),
+    ({"strokes": page_strokes(7), "label": 7, "person": ["a" * 32]}, 400, '"person"'),
+    ({"label": 7}, 400, 'no "strokes" or "image"'),
+    ({"strokes": "7", "label": 7}, 400, "list of strokes"),
+    ({"strokes": [[[0, 0], [1]]], "label": 7}, 400, "Stroke 0"),
+    ({"strokes": page_strokes(7), "pen": -3, "label": 7}, 400, '"pen"'),
+    ({"image": "not base64 at all!", "label": 7}, 400, "base64"),
+    ({"image": 7, "label": 7}, 400, "string"),
+    ({"strokes": [[[i, i] for i in range(20_001)]], "label": 7}, 413, "points"),
+    ({"strokes": [], "label": 7}, 422, "draw a digit first"),
+    ({"strokes": [[[140, 140]]], "label": 7}, 422, "draw a digit first"),
+    ([7], 400, 'no "strokes" or "image"'),
+    ("{not json", 400, "not valid JSON"),
+], ids=["no-label", "label-10", "label-string", "label-bool", "label-fraction", "predicted",
+        "person-short", "person-list", "no-drawing", "strokes-string", "short-point", "pen",
+        "bad-base64", "image-number", "too-many-points", "no-strokes", "tap", "json-list",
+        "bad-json"])
+def test_every_bad_labelled_drawing_gets_a_sentence_and_nothing_is_kept(keeper, payload,
+                                                                        status, words):
+    app, store = keeper
+    assert words in assert_json_error(post_drawing(app, payload), status)
+    assert store.stats()["count"] == 0
+
+
+def test_a_labelled_drawing_must_be_json_and_not_too_large(keeper):
+    app, store = keeper
+    res = post_drawing(app, "label=7", content_type="application/x-www-form-urlencoded")
+    assert_json_error(res, 415)
+    huge = json.dumps({"strokes": [[[i % 280 + 0.123456789, i % 97 + 0.123456789]
+                                    for i in range(19_000)]], "label": 7})
+    assert len(huge) > serve.MAX_DRAWING_BYTES
+    assert "larger than" in assert_json_error(post_drawing(app, huge), 413)
+    assert store.stats()["count"] == 0
+
+
+def test_too_many_drawings_a_minute_get_429_with_when_to_retry(keeper):
+    app, store = keeper
+    body = {"strokes": page_strokes(7), "label": 7, "person": PERSON}
+    assert [post_drawing(app, body).status_int for _ in range(4)] == [201] * 4
+    res = post_drawing(app, body)
+    assert "of your drawings a minute" in assert_json_error(res, 429)
+    assert 1 <= int(res.headers["Retry-After"]) <= 61
+    others = [post_drawing(app, {**body, "person": f"other-person-{i}"}).status_int
+              for i in range(3)]
+    assert others == [201, 201, 429]  # 6 a minute from everyone
+    assert store.stats()["count"] == 6
+
+
+def test_without_a_store_drawings_are_refused_and_predictions_work(app):
+    res = post_drawing(app, {"strokes": page_strokes(7), "label": 7})
+    assert "database" in assert_json_error(res, 503)
+    assert_json_error(app.get("/api/drawings/stats", expect_errors=True), 503)
+    assert post_json(app, {"strokes": page_strokes(7)}).status_int == 200
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/api/drawings", 405),
+    ("GET", "/api/drawings/1", 404),
+    ("GET", f"/api/drawings?person={PERSON}", 405),
+    ("DELETE", "/api/drawings/stats", 405),
+])
+def test_no_route_hands_out_drawings(keeper, method, path, status):
+    app, _ = keeper
+    post_drawing(app, {"strokes": page_strokes(7), "label": 7, "person": PERSON})
+    res = app.request(path, method=method, expect_errors=True)
+    assert_json_error(res, status)
+    assert "strokes" not in res.text
+
+
+def test_a_person_id_is_checked_and_without_corrections_changes_nothing(keeper):
+    app, _ = keeper
+    assert '"person"' in assert_json_error(
+        post_json(app, {"strokes": page_strokes(7), "person": "no spaces allowed"}), 400)
+    plain = post_json(app, {"strokes": page_strokes(7)}).json
+    mine = post_json(app, {"strokes": page_strokes(7), "person": PERSON}).json
+    assert mine["adapted"] is False and "adapted" not in plain
+    assert mine["probabilities"] == plain["probabilities"]

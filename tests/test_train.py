@@ -197,3 +197,50 @@ def test_without_unipen_it_trains_on_mnist_and_says_so(tmp_path, mnist_dir, monk
     report = json.loads(out.with_suffix(".json").read_text())
     assert "unipen_test_accuracy" not in report
     assert "unipen_val_accuracy" not in report["history"][0]
+
+
+# ------------------------------------------------------------------------------ --drawings
+
+
+def labelled_drawings(path, labels, mnist_dir):
+    """A drawings database (digits.store) of MNIST test digits labelled `labels`; their ids."""
+    from digits.store import DrawingStore
+
+    images, _ = nn.data.load_mnist(mnist_dir, "test")
+    store = DrawingStore(path)
+    return [store.add(label=label, input=images[i] / np.float32(255), model="m.npz")
+            for i, label in enumerate(labels)]
+
+
+def test_drawings_labelled_on_the_page_join_the_training_set(tmp_path, mnist_dir):
+    db = tmp_path / "drawings.sqlite"
+    ids = labelled_drawings(db, [3, 1, 4, 1, 5], mnist_dir)
+    config = train.Config(data_dir=str(mnist_dir), limit=100, synthetic=0.0, unipen_copies=0,
+                          drawings=str(db))
+    data = train.load_data(config)
+    assert data.x.shape == (105, 1, 28, 28) and data.x.dtype == np.float32
+    assert data.y[-5:].tolist() == [3, 1, 4, 1, 5] and data.drawings_upto == ids[-1]
+    images, _ = nn.data.load_mnist(mnist_dir, "test")
+    np.testing.assert_allclose(data.x[-5, 0], images[0] / 255, atol=1e-6)
+    labelled_drawings(db, [9, 9], mnist_dir)  # labelled after the run started ...
+    data = train.load_data(config, drawings_upto=ids[-1])
+    assert len(data.y) == 105 and data.drawings_upto == ids[-1]  # ... not in the run it resumes
+
+
+def test_a_missing_drawings_database_exits_with_one_line(tmp_path, mnist_dir, capsys):
+    missing = tmp_path / "nothing.sqlite"
+    code = train.main(["--data-dir", str(mnist_dir), "--limit", "100", "--drawings",
+                       str(missing), "--out", str(tmp_path / "m.npz")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and str(missing) in err and "\n" not in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_run_with_drawings_trains_and_records_them(tmp_path, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    db = tmp_path / "drawings.sqlite"
+    ids = labelled_drawings(db, list(range(10)) * 3, mnist_dir)
+    out = tmp_path / "m.npz"
+    assert train.main([*SMALL, "--epochs", "1", "--drawings", str(db), "--out", str(out)]) == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["config"]["drawings"] == str(db) and report["drawings_upto"] == ids[-1]

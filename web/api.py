@@ -77,6 +77,7 @@ ERROR_SENTENCES = {
     415: "Send the drawing as JSON.",
     416: "That byte range is not available.",
     422: "The drawing could not be read.",
+    429: "Too many requests; please wait a little.",
     431: "The request's headers are too large.",
     500: "Something went wrong on the server; it has been logged. Please try again.",
     501: "The server does not support that way of sending a request.",
