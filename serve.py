@@ -55,7 +55,7 @@ from digits.adapt import Corrections, Reader, mnist_references
 from digits.canvas import canvas_png
 from digits.drawing import MAX_POINTS, MAX_SIDE, MAX_STROKES
 from digits.explain import Explainer
-from digits.mnist import ensure_mnist, resolve_data_dir
+from digits.mnist import SEARCHED_DIRS, find_mnist
 from digits.neighbours import BackgroundIndex
 from digits.preprocess import preprocess, preprocess_strokes
 from digits.store import (
@@ -281,8 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default=DB, help="SQLite file of the drawings people label, "
                                                  f"created on first start (default {DB})")
     parser.add_argument("--data-dir", default=None, help="MNIST, whose training digits a "
-                        "person's corrections are measured against (default $MNIST_DIR, else "
-                        "data/mnist/, downloaded there if missing)")
+                        "person's corrections are weighed against and the 'Look inside' panel "
+                        "shows (default $MNIST_DIR, else data/mnist/ or ../shared/mnist/; the "
+                        "server never downloads: without MNIST both do without)")
     parser.add_argument("--workers", type=int, default=WORKERS,
                         help=f"processes serving the same port, one per core is right "
                              f"(default {WORKERS}; more than one needs Linux or macOS)")
@@ -311,8 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if store.problem:  # a read-only or full disk: predictions still work
         print(f"serve.py: warning: {store.problem}", file=sys.stderr)
-    neighbours = BackgroundIndex(model, args.weights).start()  # MNIST read off the request path
-    reader = Reader(model, _corrections(model, args.data_dir), store.examples_if_readable)
+    mnist = Path(args.data_dir) if args.data_dir else find_mnist("train")
+    neighbours = BackgroundIndex(model, args.weights, mnist).start()  # off the request path
+    reader = Reader(model, _corrections(model, mnist), store.examples_if_readable)
     app = create_app(model, Path(args.weights).name, Explainer(model, neighbours), store, reader)
     try:
         sock = listen(args.host, args.port)
@@ -328,12 +330,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _corrections(model: Any, data_dir: str | None) -> Corrections | None:
-    """What a person's corrections are measured against (MNIST training digits), or None, with
-    a warning, when MNIST cannot be had: drawings are then read by the model alone."""
+def _corrections(model: Any, mnist: Path | None) -> Corrections | None:
+    """What a person's corrections are weighed against (MNIST training digits), or None, with
+    a warning, when MNIST is not there: drawings are then read by the model alone."""
+    if mnist is None:
+        print("serve.py: warning: corrections will be kept but not used: MNIST's training "
+              "digits, needed to weigh them, are not in $MNIST_DIR or "
+              f"{' or '.join(map(str, SEARCHED_DIRS))} (python train.py downloads them into "
+              "data/mnist/)", file=sys.stderr)
+        return None
     try:
-        return Corrections(model, *mnist_references(ensure_mnist(resolve_data_dir(data_dir))))
-    except (OSError, ValueError) as err:  # missing, damaged or not downloadable
+        return Corrections(model, *mnist_references(mnist))
+    except (OSError, ValueError) as err:  # missing or damaged
         print(f"serve.py: warning: corrections will be kept but not used, because MNIST's "
               f"training digits are needed to weigh them: {_sentence(err)}", file=sys.stderr)
         return None

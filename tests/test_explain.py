@@ -193,7 +193,8 @@ def test_the_panel_shows_maps_filters_and_neighbours_of_a_drawing(laptop, mnist_
     laptop.wait_for_selector('#prediction[data-status="done"]')
     assert explained == []  # a closed panel asks for nothing
     open_inside(laptop)
-    assert explained[0] == predicted.value.post_data_json  # the same strokes as the prediction
+    sent = predicted.value.post_data_json  # the same strokes as the prediction (which also
+    assert explained[0] == {"strokes": sent["strokes"], "pen": sent["pen"]}  # names the person)
     assert natural_widths(laptop) == {"inside-input": 28, "inside-saliency": 28,
                                       "inside-filters": 141, "inside-conv1": 231,
                                       "inside-conv2": 119}
