@@ -43,21 +43,19 @@ def _zero(r):
 
 def _one(r):
     top, bottom = (0.5 + _u(r, -0.08, 0.08), 0.05), (0.5 + _u(r, -0.08, 0.08), 0.95)
-    style = r.integers(4)
-    if style == 0:                                   # a plain stick
-        strokes = [[top, bottom]]
-    elif style == 1:                                 # a flag, short to long
-        length, angle = _u(r, 0.1, 0.45), np.radians(_u(r, 15, 60))
-        flag = (top[0] - length * np.cos(angle), top[1] + length * np.sin(angle))
-        strokes = [[flag, top, bottom]]
-    elif style == 2:                                 # European: a long up-stroke
-        start = (top[0] - _u(r, 0.25, 0.4), _u(r, 0.3, 0.5))
-        strokes = [[start, top, bottom]]
-    else:                                            # flag and base
-        length = _u(r, 0.1, 0.35)
-        strokes = [[(top[0] - length, top[1] + length * 0.8), top, bottom],
-                   [(bottom[0] - _u(r, 0.15, 0.3), 0.95), (bottom[0] + _u(r, 0.15, 0.3), 0.95)]]
-    return strokes
+    style = r.random()
+    flag_length, flag_angle = _u(r, 0.1, 0.5), np.radians(_u(r, 10, 60))
+    flag = (top[0] - flag_length * np.cos(flag_angle), top[1] + flag_length * np.sin(flag_angle))
+    if style < 0.2:                                  # a plain stick
+        return [[top, bottom]]
+    if style < 0.55:                                 # a flag, short to long, steep to nearly
+        return [[flag, top, bottom]]                 # flat (read as a 7 by MNIST alone)
+    if style < 0.7:                                  # European: a long up-stroke
+        return [[(top[0] - _u(r, 0.25, 0.4), _u(r, 0.3, 0.5)), top, bottom]]
+    base = [(bottom[0] - _u(r, 0.12, 0.3), bottom[1]), (bottom[0] + _u(r, 0.12, 0.3), bottom[1])]
+    if r.random() < 0.5:                             # flag and base, the base a second stroke
+        return [[flag, top, bottom], base]
+    return [[flag, top, bottom, base[0], base[1]]]   # ... or in one go, like a 2 (MNIST says)
 
 
 def _two(r):
