@@ -14,6 +14,10 @@ The one contract every layer keeps
                                     pass dx to, so Sequential sets it False there, and layers
                                     whose dx costs real work (Conv2D, Dense) then return None
                                     instead of computing it (PyTorch's requires_grad, in small).
+    twin = layer.replica()          a copy that shares `params` (the very same arrays, so one
+                                    update moves both) but keeps its own cache, grads and
+                                    random state: what each thread of data-parallel training
+                                    (parallel.py) runs its slice of the batch through.
 
 A model (model.py) is a list of these; its backward walks the same list in reverse. Nothing
 outside this file special-cases a layer type. This is CS231n's forward/backward-with-cache
@@ -29,6 +33,8 @@ roughly constant from layer to layer (He et al. 2015, "Delving Deep into Rectifi
 What this file is not: an autograd engine. Each derivative is written by hand, and
 gradcheck.py is how we know each one is right.
 """
+
+import copy
 
 import numpy as np
 
@@ -58,6 +64,11 @@ class Layer:
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+    def replica(self) -> "Layer":
+        twin = copy.copy(self)  # shallow: twin.params is this layer's dict of arrays
+        twin.grads, twin.cache = {}, None
+        return twin
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.config().items() if k != "seed")
@@ -240,6 +251,12 @@ class Dropout(Layer):
 
     def load_state_dict(self, state):
         self.rng.bit_generator.state = state["rng"]
+
+    def replica(self):
+        twin = super().replica()
+        # its own masks: this generator's stream jumped ahead by 2**127 draws (never overlaps)
+        twin.rng = np.random.Generator(self.rng.bit_generator.jumped())
+        return twin
 
 
 # The names a saved architecture may use; model.py rebuilds layers from these only.
