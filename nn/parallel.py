@@ -38,17 +38,20 @@ from .model import Sequential
 
 
 class DataParallel:
-    """Runs model.forward + loss + model.backward of a batch as `workers` slices on threads.
+    """Runs model.forward + loss + model.backward of a batch as slices on `workers` threads.
 
+    Each thread takes consecutive slices of at most `slice_size` images, one after another, and
+    adds up their gradients; the threads' sums are added into the model's grads at the end.
     replicas[0] is the model itself; replicas[1:] share its parameter arrays. `state_dict()`
     holds what the replicas own beyond the shared weights (their dropout generators), so a
     checkpoint continues a run exactly.
     """
 
-    def __init__(self, model: Sequential, workers: int = 2):
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        self.model = model
+    def __init__(self, model: Sequential, workers: int = 2, slice_size: int = 32):
+        if workers < 1 or slice_size < 1:
+            raise ValueError(f"workers and slice_size must be at least 1, got {workers}, "
+                             f"{slice_size}")
+        self.model, self.slice_size = model, slice_size
         self.replicas = [model]
         for _ in range(workers - 1):
             self.replicas.append(self.replicas[-1].replica())
@@ -59,27 +62,31 @@ class DataParallel:
                          ) -> tuple[float, np.ndarray]:
         """Inputs: x (N, ...) a batch, y (N,) its labels; loss(logits, y) -> (loss, dlogits).
         Returns (mean loss over the batch, logits (N, K)); every layer of `model` has its grads."""
-        N = len(x)
-        bounds = np.linspace(0, N, len(self.replicas) + 1).round().astype(int)
+        N, workers = len(x), len(self.replicas)
+        count = max(workers, -(-N // self.slice_size))            # slices, at least one per thread
+        bounds = np.linspace(0, N, count + 1).round().astype(int)
         slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        if len(slices) == 1:  # one worker, or a batch too small to share
-            return _one_slice(self.model, x, y, loss)
-        replicas = self.replicas[:len(slices)]
+        per_thread = [slices[i::workers] for i in range(workers)]
+        per_thread = [(r, s) for r, s in zip(self.replicas, per_thread) if s]
         with self.blas.limit(limits=1, user_api="blas") if self.blas else nullcontext():
-            # slice 0 on this thread while the others run on the pool
-            futures = [self.pool.submit(_one_slice, r, x[s], y[s], loss)
-                       for r, s in zip(replicas[1:], slices[1:])]
-            results = [_one_slice(replicas[0], x[slices[0]], y[slices[0]], loss)]
-            results += [f.result() for f in futures]
-        # mean over the batch = the slices' means weighted by their sizes
-        weights = [(s.stop - s.start) / N for s in slices]
-        for i, (_, grads) in enumerate(self.model.parameters()):
-            for name, g in grads.items():
-                g *= weights[0]
-                for r, w in zip(replicas[1:], weights[1:]):
-                    g += w * r.parameters()[i][1][name]
-        mean_loss = sum(w * value for w, (value, _) in zip(weights, results))
-        return float(mean_loss), np.concatenate([logits for _, logits in results])
+            # the first share on this thread while the others run on the pool
+            futures = [self.pool.submit(_run_slices, r, s, x, y, loss) for r, s in per_thread[1:]]
+            results = [_run_slices(*per_thread[0], x, y, loss)] + [f.result() for f in futures]
+        # the batch's mean = the slices' means weighted by their share of the batch
+        total = results[0][0]
+        for grads, _, _ in results[1:]:
+            for t, g in zip(total, grads):
+                t += g
+        arrays = iter(total)
+        for params, grads in self.model.parameters():
+            for name in params:
+                grads[name] = next(arrays)
+        order = np.argsort([s.start for _, ss in per_thread for s in ss])
+        losses = [(s.stop - s.start) / N * value
+                  for (_, ss), (_, values, _) in zip(per_thread, results)
+                  for s, value in zip(ss, values)]
+        logits = [out for _, _, outs in results for out in outs]
+        return float(sum(losses)), np.concatenate([logits[i] for i in order])
 
     def state_dict(self) -> dict:
         return {"replicas": [[layer.state_dict() for layer in r.layers] for r in self.replicas[1:]]}
@@ -90,11 +97,25 @@ class DataParallel:
                 layer.load_state_dict(own)
 
 
-def _one_slice(model, x, y, loss):
-    logits = model.forward(x, train=True)
-    value, dlogits = loss(logits, y)
-    model.backward(dlogits)
-    return value, logits
+def _run_slices(model, slices, x, y, loss):
+    """Forward and backward of each slice in turn through `model`. Returns (the gradients summed
+    over the slices, each weighted by its share of the whole batch, as one list in the order of
+    model.parameters(); each slice's loss; each slice's logits)."""
+    total, values, logits = None, [], []
+    for s in slices:
+        out = model.forward(x[s], train=True)
+        value, dout = loss(out, y[s])
+        model.backward(dout)
+        share = np.float32((s.stop - s.start) / len(x))
+        grads = [grads[name] for params, grads in model.parameters() for name in params]
+        if total is None:
+            total = [share * g for g in grads]
+        else:
+            for t, g in zip(total, grads):
+                t += share * g
+        values.append(value)
+        logits.append(out)
+    return total, values, logits
 
 
 def _blas_controller():

@@ -36,6 +36,8 @@ LAYERS = [
                  away_from_zero, id="Conv2D-stride2"),
     pytest.param(lambda: nn.Conv2D(1, 2, 2, seed=1), (1, 1, 4, 5), away_from_zero,
                  id="Conv2D-k2-nopad"),
+    pytest.param(lambda: nn.Conv2D(2, 2, 3, padding=1, seed=1), (nn.Conv2D.CHUNK + 1, 2, 4, 3),
+                 away_from_zero, id="Conv2D-batch-over-chunks"),
     pytest.param(lambda: nn.MaxPool2D(2), (2, 3, 4, 6), distinct, id="MaxPool2D"),
     pytest.param(lambda: nn.MaxPool2D(3, stride=2), (1, 2, 7, 7), distinct,
                  id="MaxPool2D-overlapping"),
