@@ -125,11 +125,13 @@ class Conv2D(Layer):
     beats any loop we could write. Backward is two more matrix multiplies and col2im, the
     adjoint of im2col, which adds each patch's gradient back where the patch came from.
 
-    A few images at a time (CHUNK): the patches of a whole batch are large (29 MB for the
-    default CNN's second layer at batch 128), and every pass over them went to main memory;
-    those of 4 images fit in a core's L2 cache, and the matrix multiplies are still big enough
-    for BLAS. Backward unrolls the patches again rather than keeping them (x is 1/9 of their
-    size).
+    Training goes a few images at a time (CHUNK): the patches of a whole batch are large (29 MB
+    for the default CNN's second layer at batch 128), and every pass over them went to main
+    memory; those of 4 images fit in a core's L2 cache, and the multiplies are still big enough
+    for one BLAS thread, which is what each thread of nn.DataParallel has. Backward unrolls the
+    patches again rather than keeping them (x is 1/9 of their size). Inference takes the whole
+    batch in one multiply, which BLAS spreads over every core: chunks that small would make
+    BLAS's threads meet for every one of them (measured: 4x slower for 2,560 images).
     """
 
     CHUNK = 4  # images per matrix multiply
@@ -152,10 +154,11 @@ class Conv2D(Layer):
         OH, OW = kernels.conv_output_size(H, K, s, p), kernels.conv_output_size(W, K, s, p)
         w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
         out = np.empty((N, F, OH, OW), dtype=x.dtype)
-        for n in range(0, N, self.CHUNK):
-            xn = x[n:n + self.CHUNK]                                   # (n, C, H, W)
+        chunk = self.CHUNK if train else max(N, 1)
+        for n in range(0, N, chunk):
+            xn = x[n:n + chunk]                                        # (n, C, H, W)
             cols = kernels.im2col(xn, K, K, s, p)                      # (C*K*K, n*OH*OW)
-            out[n:n + self.CHUNK] = kernels.rows_to_nchw(w_flat @ cols, b, len(xn), OH, OW)
+            out[n:n + chunk] = kernels.rows_to_nchw(w_flat @ cols, b, len(xn), OH, OW)
         if train:
             self.cache = x
         return out
