@@ -24,12 +24,12 @@ What lives here, and why it needs compiling:
 
 Conventions: float32 arrays, C-contiguous (the Python callers in layers.py make them so).
 
-Why no `prange`: these kernels are memory-bound shuffles that sit between big matrix
-multiplies, and OpenBLAS already keeps both cores busy in those. Its worker threads spin for
-a while after each multiply, so a parallel numba loop started right after one waits for a
-core: measured here (2 cores), a matrix multiply followed by a parallel im2col took 46 ms
-against 16 ms for the same pair with a serial im2col. One core per shuffle, all cores per
-multiply.
+Why no `prange`: the cores are used one level up. In training, nn.DataParallel runs slices
+of a batch on one thread per core, each with its own kernels and single-threaded BLAS, so a
+kernel has its core to itself; inside a kernel, threads would only fight over it. (Before
+that, with one thread and multi-threaded BLAS, a parallel numba loop lost to OpenBLAS's
+workers, which spin for a while after each multiply: a multiply then a parallel im2col took
+46 ms against 16 ms with a serial im2col.)
 """
 
 import numpy as np

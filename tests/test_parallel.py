@@ -15,13 +15,15 @@ def grads_of(model):
     return [g[k].copy() for _, g in model.parameters() for k in sorted(g)]
 
 
-@pytest.mark.parametrize("workers, n", [(2, 16), (3, 10), (2, 7), (4, 2), (1, 5)])
-def test_data_parallel_gradients_equal_one_thread_on_the_whole_batch(workers, n):
+@pytest.mark.parametrize("workers, n, slice_size", [
+    (2, 16, 32), (2, 16, 3), (3, 10, 32), (2, 7, 2), (4, 2, 32), (1, 5, 2), (1, 5, 32)])
+def test_data_parallel_gradients_equal_one_thread_on_the_whole_batch(workers, n, slice_size):
     x, y = batch(n)
     serial, parallel = nn.cnn(seed=3), nn.cnn(seed=3)
     loss, dlogits = nn.softmax_cross_entropy(serial.forward(x, train=True), y)
     serial.backward(dlogits)
-    parallel_loss, logits = nn.DataParallel(parallel, workers).forward_backward(x, y)
+    trainer = nn.DataParallel(parallel, workers, slice_size)
+    parallel_loss, logits = trainer.forward_backward(x, y)
     assert parallel_loss == pytest.approx(loss, rel=1e-5)
     np.testing.assert_allclose(logits, serial.forward(x), rtol=1e-4, atol=1e-5)
     for a, b in zip(grads_of(parallel), grads_of(serial)):
