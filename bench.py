@@ -8,11 +8,11 @@ For each model: a full training step at batch 128 (forward, backward, Adam), sin
 inference latency (median and p99) and batch-256 inference throughput. PyTorch, when installed
 (`pip install -e .[bench]`), runs the same architectures in the same process with the same
 thread count, and the ratios are printed. nn trains as train.py does: nn.DataParallel with one
-thread per core. The two take turns, step by step (nn, PyTorch, nn, PyTorch, ...), so a burst
-of load from elsewhere on the machine hits both alike; the spread of the per-pair ratios of
-the training step is printed too. nn also reports the GFLOP/s its training step
-achieves against NumPy's own SGEMM on this machine, which is the ceiling for a library whose
-heavy lifting is matrix multiplies.
+thread per core. The two take turns, training step by training step (nn, PyTorch, nn, ...)
+and inference in blocks, so a burst of load from elsewhere on the machine hits both alike;
+the spread of the per-pair ratios of the training step is printed too. nn also reports the
+GFLOP/s its training step achieves against NumPy's own SGEMM on this machine, which is the
+ceiling for a library whose heavy lifting is matrix multiplies.
 
 On machines where OPENBLAS_CORETYPE is set (it pins OpenBLAS to older kernels), run
 `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench.py` to measure what users get.
@@ -35,19 +35,21 @@ from digits.report import cpu_name
 BATCH = 128
 
 
-def interleaved(fns: dict, repeats: int, warmup: int = 3) -> dict[str, np.ndarray]:
-    """Seconds per call of each fn in `fns`, called in turn (A B A B ...) after a few warm-up
-    calls each (numba compiles, caches fill): both meet the same machine, load and all."""
+def interleaved(fns: dict, repeats: int, block: int = 1, warmup: int = 3) -> dict:
+    """Seconds per call of each fn in `fns` (repeats calls each), taking turns in blocks of
+    `block` calls (A B A B ... for block 1), after a few warm-up calls each (numba compiles,
+    caches fill): both meet the same machine, load and all."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
-    out = {name: np.empty(repeats) for name in fns}
-    for i in range(repeats):
+    out = {name: [] for name in fns}
+    while len(out[next(iter(fns))]) < repeats:
         for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            out[name][i] = time.perf_counter() - t0
-    return out
+            for _ in range(block):
+                t0 = time.perf_counter()
+                fn()
+                out[name].append(time.perf_counter() - t0)
+    return {name: np.array(t[:repeats]) for name, t in out.items()}
 
 
 def timings(fn, repeats: int, warmup: int = 3) -> np.ndarray:
@@ -121,9 +123,15 @@ def torch_calls(name: str, x, y, x1, x256) -> dict:
 
 def bench_pair(calls: dict, repeats: int) -> dict:
     """Time each of nn's and PyTorch's calls (whichever are in `calls`) in turns."""
-    times = {kind: interleaved({impl: c[kind] for impl, c in calls.items()},
-                               repeats * (20 if kind == "infer1" else 1))
-             for kind in ("train", "infer1", "infer256")}
+    # Training steps alternate one by one. Inference alternates in blocks: right after the
+    # other library, its idle threads still spin for a while (OpenBLAS's for up to 0.1 s), and
+    # one-image calls alternating with them measured 24 ms (nn) and 72 ms (PyTorch) instead of
+    # 0.18 and 0.33 ms.
+    times = {"train": interleaved({impl: c["train"] for impl, c in calls.items()}, repeats),
+             "infer1": interleaved({impl: c["infer1"] for impl, c in calls.items()},
+                                   20 * repeats, block=100),
+             "infer256": interleaved({impl: c["infer256"] for impl, c in calls.items()},
+                                     repeats, block=10)}
     result = {impl: summarise(times["train"][impl], times["infer1"][impl],
                               times["infer256"][impl]) for impl in calls}
     if "torch" in calls:  # nn/PyTorch of each pair of neighbouring steps

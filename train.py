@@ -47,14 +47,14 @@ class Config:
     batch_size), saved in the report and in checkpoints, so a resumed run uses its own."""
     data_dir: str | None = option(None, "folder of the MNIST IDX files; without it $MNIST_DIR, "
                                         "else data/mnist/ (downloaded there if missing)")
-    epochs: int = option(20, "passes over the training set", low=1)
+    epochs: int = option(12, "passes over the training set", low=1)
     batch_size: int = option(128, "images per step", low=1)
-    lr: float = option(2e-3, "peak learning rate of the one-cycle schedule (Adam)")
+    lr: float = option(3e-3, "peak learning rate of the one-cycle schedule (Adam)")
     weight_decay: float = option(0.0, "decoupled (AdamW) weight decay")
     label_smoothing: float = option(0.0, "target 1 - s on the label and s/10 on every class")
     workers: int = option(os.cpu_count() or 1, "threads a training step runs on, each with "
                                                "slices of the batch (nn.DataParallel)", low=1)
-    dropout: float = option(0.5, "dropout before the last layer (a quarter of it after the "
+    dropout: float = option(0.25, "dropout before the last layer (half of it after the "
                                  "convolutions)")
     augment: bool = option(True, "random slant, size and pen on every training batch")
     synthetic: float = option(0.1, "add this fraction of digits drawn in styles MNIST lacks "
