@@ -14,6 +14,11 @@ The one contract every layer keeps
                                     pass dx to, so Sequential sets it False there, and layers
                                     whose dx costs real work (Conv2D, Dense) then return None
                                     instead of computing it (PyTorch's requires_grad, in small).
+    layer.chunk                     None by default: training takes the whole batch at once.
+                                    nn.DataParallel sets it on the layers of its replicas, each
+                                    run by a thread with one BLAS thread, and layers that unroll
+                                    images into big matrices (Conv2D) then go `chunk` images at
+                                    a time, so those matrices stay in the core's cache.
     twin = layer.replica()          a copy that shares `params` (the very same arrays, so one
                                     update moves both) but keeps its own cache, grads and
                                     random state: what each thread of data-parallel training
@@ -49,6 +54,7 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.cache = None
         self.input_grad = True
+        self.chunk: int | None = None
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -118,23 +124,22 @@ class Conv2D(Layer):
     Inputs:  x (N, C, H, W)
     Params:  w (F, C, KH, KW), b (F,)
     Returns: out (N, F, OH, OW), OH = (H + 2*padding - KH) // stride + 1, likewise OW.
-    Cache:   x itself.
+    Cache:   x, and its patches when they were unrolled all at once (see chunk below).
 
     How: im2col copies every patch into a column, so the whole convolution is ONE matrix
     multiply w_flat @ cols of shape (F, n*OH*OW). BLAS runs that near the machine's peak, which
     beats any loop we could write. Backward is two more matrix multiplies and col2im, the
     adjoint of im2col, which adds each patch's gradient back where the patch came from.
 
-    Training goes a few images at a time (CHUNK): the patches of a whole batch are large (29 MB
-    for the default CNN's second layer at batch 128), and every pass over them went to main
-    memory; those of 4 images fit in a core's L2 cache, and the multiplies are still big enough
-    for one BLAS thread, which is what each thread of nn.DataParallel has. Backward unrolls the
-    patches again rather than keeping them (x is 1/9 of their size). Inference takes the whole
-    batch in one multiply, which BLAS spreads over every core: chunks that small would make
-    BLAS's threads meet for every one of them (measured: 4x slower for 2,560 images).
+    With `chunk` set (nn.DataParallel does), training goes a few images at a time: the patches
+    of a whole batch are large (29 MB for the default CNN's second layer at batch 128), and
+    every pass over them went to main memory; those of 4 images fit in a core's L2 cache, and
+    the multiplies are still big enough for the one BLAS thread each of DataParallel's threads
+    has. Backward then unrolls the patches again rather than keeping them (x is 1/9 of their
+    size). Without it, and always at inference, the whole batch is one multiply, which BLAS
+    spreads over every core: chunks that small would make BLAS's threads meet for every one of
+    them (measured: 4x slower for 2,560 images).
     """
-
-    CHUNK = 4  # images per matrix multiply
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
                  stride: int = 1, padding: int = 0, seed=0, dtype=np.float32):
@@ -154,17 +159,17 @@ class Conv2D(Layer):
         OH, OW = kernels.conv_output_size(H, K, s, p), kernels.conv_output_size(W, K, s, p)
         w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
         out = np.empty((N, F, OH, OW), dtype=x.dtype)
-        chunk = self.CHUNK if train else max(N, 1)
+        chunk = (self.chunk if train else None) or max(N, 1)
         for n in range(0, N, chunk):
             xn = x[n:n + chunk]                                        # (n, C, H, W)
             cols = kernels.im2col(xn, K, K, s, p)                      # (C*K*K, n*OH*OW)
             out[n:n + chunk] = kernels.rows_to_nchw(w_flat @ cols, b, len(xn), OH, OW)
-        if train:
-            self.cache = x
+        if train:  # the patches too when they are of the whole batch: backward needs them
+            self.cache = (x, cols if chunk >= N else None)
         return out
 
     def backward(self, dout):
-        x = self.cache
+        x, cols = self.cache
         w = self.params["w"]
         F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
         N, C, H, W = x.shape
@@ -172,15 +177,17 @@ class Conv2D(Layer):
         dout = np.ascontiguousarray(dout)
         dw, db = np.zeros_like(w_flat), np.zeros_like(self.params["b"])
         dx = np.empty_like(x) if self.input_grad else None
-        for n in range(0, N, self.CHUNK):
-            xn = x[n:n + self.CHUNK]
-            cols = kernels.im2col(xn, K, K, s, p)                      # (C*K*K, n*OH*OW)
-            drows = kernels.nchw_to_rows(dout[n:n + self.CHUNK])       # (F, n*OH*OW)
+        chunk = self.chunk or max(N, 1)
+        for n in range(0, N, chunk):
+            xn = x[n:n + chunk]
+            if cols is None or chunk < N:
+                cols = kernels.im2col(xn, K, K, s, p)                  # (C*K*K, n*OH*OW)
+            drows = kernels.nchw_to_rows(dout[n:n + chunk])            # (F, n*OH*OW)
             dw += drows @ cols.T
             db += drows.sum(axis=1)
             if dx is not None:
                 dcols = w_flat.T @ drows                               # (C*K*K, n*OH*OW)
-                dx[n:n + self.CHUNK] = kernels.col2im(dcols, len(xn), C, H, W, K, K, s, p)
+                dx[n:n + chunk] = kernels.col2im(dcols, len(xn), C, H, W, K, K, s, p)
         self.grads["w"] = dw.reshape(w.shape)                          # (F, C*K*K) -> (F, C, K, K)
         self.grads["b"] = db
         return dx

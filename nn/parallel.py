@@ -4,10 +4,12 @@
     loss, logits = trainer.forward_backward(x, y)    # fills model's grads, as model.backward would
     optimiser.step()
 
-The batch is cut into `workers` slices of consecutive images. Each slice goes forward and
-backward on its own thread, through its own replica of the model (model.replica(): the same
-parameter arrays, its own caches and grads), and the replicas' gradients are then averaged into
-the model's own grads, each weighted by its share of the batch. The optimiser therefore sees
+The batch is cut into slices of consecutive images (at most `slice_size`, at least one per
+thread), dealt out to `workers` threads. Each thread runs its slices forward and backward,
+one after another, through its own replica of the model (model.replica(): the same parameter
+arrays, its own caches and grads), and the slices' gradients are added into the model's own
+grads, each weighted by its share of the batch. Slices of 32 rather than 64 images keep a
+slice's activations in cache (measured: 12% less CPU time per image). The optimiser therefore sees
 the gradient of the mean loss over the whole batch, as if one thread had done it all (up to
 float32 rounding in a different order of summation).
 
@@ -15,9 +17,12 @@ Why threads can run at once here: a step's work is BLAS matrix multiplies and nu
 (nogil=True), and both release Python's GIL. Why BLAS gets one thread per caller meanwhile:
 OpenBLAS runs one multi-threaded multiply at a time (a second caller waits for the first), and
 its idle workers spin for a while after each one, taking the core another thread needs.
-With one BLAS thread per slice, each core runs a whole slice (multiplies, im2col, pooling, ...)
-and no core waits: measured on 2 cores, the default CNN's step at batch 128 took 27 ms this
-way against 38 ms with one thread and two-threaded BLAS (bench.py).
+With one BLAS thread per slice, each core runs whole slices (multiplies, im2col, pooling, ...)
+and no core waits. Each replica's layers also get `chunk` (see Layer): with one BLAS thread,
+a convolution is fastest a few images at a time, its unrolled patches staying in cache.
+On 2 cores the default CNN's step at batch 128 went from 337 ms to 129 ms (2.6x) against
+one thread with two-threaded BLAS, under heavy load from other jobs; README, Speed, has
+the numbers of bench.py.
 
 The BLAS limit is set with threadpoolctl (a small pure-Python package that finds the BLAS
 library NumPy loaded and calls its set_num_threads), only around the threaded part of a step,
@@ -47,16 +52,20 @@ class DataParallel:
     checkpoint continues a run exactly.
     """
 
-    def __init__(self, model: Sequential, workers: int = 2, slice_size: int = 32):
-        if workers < 1 or slice_size < 1:
-            raise ValueError(f"workers and slice_size must be at least 1, got {workers}, "
-                             f"{slice_size}")
+    def __init__(self, model: Sequential, workers: int = 2, slice_size: int = 32,
+                 chunk: int = 4):
+        if min(workers, slice_size, chunk) < 1:
+            raise ValueError("workers, slice_size and chunk must be at least 1, got "
+                             f"{workers}, {slice_size}, {chunk}")
         self.model, self.slice_size = model, slice_size
         self.replicas = [model]
         for _ in range(workers - 1):
             self.replicas.append(self.replicas[-1].replica())
+        for replica in self.replicas:
+            for layer in replica.layers:
+                layer.chunk = chunk  # see Layer: the images a layer takes at a time in training
         self.pool = ThreadPoolExecutor(workers - 1) if workers > 1 else None
-        self.blas = _blas_controller() if workers > 1 else None
+        self.blas = _blas_controller()
 
     def forward_backward(self, x: np.ndarray, y: np.ndarray, loss=softmax_cross_entropy
                          ) -> tuple[float, np.ndarray]:
