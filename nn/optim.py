@@ -7,8 +7,6 @@ Their `state_dict()` / `load_state_dict()` let a checkpoint resume a run exactly
 
 import numpy as np
 
-from . import kernels
-
 
 class SGD:
     """Stochastic gradient descent with momentum (Polyak's heavy ball, as PyTorch writes it):
@@ -61,13 +59,16 @@ class Adam:
         # fold both bias corrections into one step size (the paper's "efficient version")
         lr_t = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
         eps_t = self.eps * np.sqrt(1 - self.beta2 ** self.t)
-        decay = self.lr * self.weight_decay
         for (params, grads), m, v in zip(self.parameters, self.m, self.v):
             for k, p in params.items():
-                # the lines above, for every element, in one pass (kernels.adam_update_reference
-                # is the same in NumPy)
-                kernels.adam_update(p, np.ascontiguousarray(grads[k], dtype=p.dtype), m[k], v[k],
-                                    lr_t, eps_t, self.beta1, self.beta2, decay)
+                g = grads[k]
+                m[k] *= self.beta1
+                m[k] += (1 - self.beta1) * g
+                v[k] *= self.beta2
+                v[k] += (1 - self.beta2) * (g * g)
+                if self.weight_decay:
+                    p -= (self.lr * self.weight_decay) * p
+                p -= (lr_t * m[k] / (np.sqrt(v[k]) + eps_t)).astype(p.dtype, copy=False)
 
     def state_dict(self):
         return {"t": self.t, "m": self.m, "v": self.v}
