@@ -20,9 +20,9 @@ its idle workers spin for a while after each one, taking the core another thread
 With one BLAS thread per slice, each core runs whole slices (multiplies, im2col, pooling, ...)
 and no core waits. Each replica's layers also get `chunk` (see Layer): with one BLAS thread,
 a convolution is fastest a few images at a time, its unrolled patches staying in cache.
-On 2 cores the default CNN's step at batch 128 went from 337 ms to 129 ms (2.6x) against
-one thread with two-threaded BLAS, under heavy load from other jobs; README, Speed, has
-the numbers of bench.py.
+Measured on 2 shared cores, the default CNN's step at batch 128 against one thread with
+two-threaded BLAS: 129 ms against 337 ms under heavy load from other jobs, 43.8 against
+41.7 ms when one other job kept the second core mostly busy; README, Speed, has more.
 
 The BLAS limit is set with threadpoolctl (a small pure-Python package that finds the BLAS
 library NumPy loaded and calls its set_num_threads), only around the threaded part of a step,
