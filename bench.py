@@ -7,7 +7,11 @@
 For each model: a full training step at batch 128 (forward, backward, Adam), single-image
 inference latency (median and p99) and batch-256 inference throughput. PyTorch, when installed
 (`pip install -e .[bench]`), runs the same architectures in the same process with the same
-thread count, and the ratios are printed. nn also reports the GFLOP/s its training step
+thread count, and the ratios are printed. nn trains the CNN as train.py does: nn.DataParallel
+with one thread per core (the MLP with one thread and BLAS on every core). The two take
+turns, training step by training step (nn, PyTorch, nn, ...) and inference in blocks, so a
+burst of load from elsewhere on the machine hits both alike; the spread of the per-pair
+ratios of the training step is printed too. nn also reports the GFLOP/s its training step
 achieves against NumPy's own SGEMM on this machine, which is the ceiling for a library whose
 heavy lifting is matrix multiplies.
 
@@ -32,16 +36,25 @@ from digits.report import cpu_name
 BATCH = 128
 
 
+def interleaved(fns: dict, repeats: int, block: int = 1, warmup: int = 3) -> dict:
+    """Seconds per call of each fn in `fns` (repeats calls each), taking turns in blocks of
+    `block` calls (A B A B ... for block 1), after a few warm-up calls each (numba compiles,
+    caches fill): both meet the same machine, load and all."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    out = {name: [] for name in fns}
+    while len(out[next(iter(fns))]) < repeats:
+        for name, fn in fns.items():
+            for _ in range(block):
+                t0 = time.perf_counter()
+                fn()
+                out[name].append(time.perf_counter() - t0)
+    return {name: np.array(t[:repeats]) for name, t in out.items()}
+
+
 def timings(fn, repeats: int, warmup: int = 3) -> np.ndarray:
-    """Seconds per call of fn(), after a few warm-up calls (numba compiles, caches fill)."""
-    for _ in range(warmup):
-        fn()
-    out = np.empty(repeats)
-    for i in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out[i] = time.perf_counter() - t0
-    return out
+    return interleaved({"fn": fn}, repeats, warmup)["fn"]
 
 
 def train_flops(model: nn.Sequential, image_shape=(1, 28, 28)) -> float:
@@ -64,16 +77,22 @@ def sgemm_gflops(n: int = 2048) -> float:
     return 2 * n**3 / np.median(timings(lambda: a @ a, 7, warmup=2)) / 1e9
 
 
-def bench_nn(model: nn.Sequential, x, y, x1, x256, repeats: int) -> dict:
+def nn_calls(model: nn.Sequential, x, y, x1, x256, threads: int | None) -> dict:
+    """What is timed, as functions: a training step (through DataParallel over `threads` cores,
+    as train.py trains the CNN, or with threads None plain forward and backward on one thread
+    with BLAS on every core), and inference on 1 and on 256 images."""
+    trainer = nn.DataParallel(model, workers=threads) if threads else None
     optimiser = nn.Adam(model.parameters())
 
     def step():
-        loss, dlogits = nn.softmax_cross_entropy(model.forward(x, train=True), y)
-        model.backward(dlogits)
+        if trainer:
+            trainer.forward_backward(x, y)
+        else:
+            model.backward(nn.softmax_cross_entropy(model.forward(x, train=True), y)[1])
         optimiser.step()
 
-    return summarise(timings(step, repeats), timings(lambda: model.predict(x1), 20 * repeats),
-                     timings(lambda: model.predict(x256), repeats))
+    return {"train": step, "infer1": lambda: model.predict(x1),
+            "infer256": lambda: model.predict(x256)}
 
 
 def torch_model(name: str):
@@ -88,7 +107,7 @@ def torch_model(name: str):
                           tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10))
 
 
-def bench_torch(name: str, x, y, x1, x256, repeats: int) -> dict:
+def torch_calls(name: str, x, y, x1, x256) -> dict:
     import torch
 
     model = torch_model(name)
@@ -101,13 +120,29 @@ def bench_torch(name: str, x, y, x1, x256, repeats: int) -> dict:
         optimiser.step()
 
     def predict(batch):
-        with torch.no_grad():
+        with torch.no_grad():  # no dropout or batch norm here: train and eval modes agree
             return torch.softmax(model(batch), dim=1)
 
-    train = timings(step, repeats)
-    model.eval()
-    return summarise(train, timings(lambda: predict(x1), 20 * repeats),
-                     timings(lambda: predict(x256), repeats))
+    return {"train": step, "infer1": lambda: predict(x1), "infer256": lambda: predict(x256)}
+
+
+def bench_pair(calls: dict, repeats: int) -> dict:
+    """Time each of nn's and PyTorch's calls (whichever are in `calls`) in turns."""
+    # Training steps alternate one by one. Inference alternates in blocks: right after the
+    # other library, its idle threads still spin for a while (OpenBLAS's for up to 0.1 s), and
+    # one-image calls alternating with them measured 24 ms (nn) and 72 ms (PyTorch) instead of
+    # 0.18 and 0.33 ms.
+    times = {"train": interleaved({impl: c["train"] for impl, c in calls.items()}, repeats),
+             "infer1": interleaved({impl: c["infer1"] for impl, c in calls.items()},
+                                   20 * repeats, block=100),
+             "infer256": interleaved({impl: c["infer256"] for impl, c in calls.items()},
+                                     repeats, block=10)}
+    result = {impl: summarise(times["train"][impl], times["infer1"][impl],
+                              times["infer256"][impl]) for impl in calls}
+    if "torch" in calls:  # nn/PyTorch of each pair of neighbouring steps
+        pairs = times["train"]["torch"] / times["train"]["nn"]
+        result["nn"]["train_ratio_pairs"] = [float(np.percentile(pairs, q)) for q in (10, 50, 90)]
+    return result
 
 
 def summarise(train, infer1, infer256) -> dict:
@@ -157,11 +192,15 @@ def main(argv=None) -> int:
     print(f"NumPy SGEMM 2048x2048: {sgemm:.0f} GFLOP/s")
 
     results = {}
-    for name, make in (("cnn", nn.cnn), ("mlp", nn.mlp)):
+    # the MLP's step is three small multiplies: one thread with BLAS on every core beats
+    # DataParallel there (measured 0.7x PyTorch through it, 1.4x without)
+    for name, make, workers in (("cnn", nn.cnn, threads), ("mlp", nn.mlp, None)):
         model = make(seed=0)
-        r = {"nn": bench_nn(model, x, y, x1, x256, args.repeats)}
+        calls = {"nn": nn_calls(model, x, y, x1, x256, workers)}
+        if has_torch:
+            calls["torch"] = torch_calls(name, x, y, x1, x256)
+        r = {"torch": None, **bench_pair(calls, args.repeats)}
         r["nn"]["train_gflops"] = train_flops(model) * r["nn"]["train_images_per_s"] / 1e9
-        r["torch"] = bench_torch(name, x, y, x1, x256, args.repeats) if has_torch else None
         results[name] = r
         print_table(name, r, sgemm)
 
@@ -206,6 +245,10 @@ def print_table(name: str, r: dict, sgemm: float) -> None:
         print(f"{label:<30}{fmt.format(mine):>9} {unit:<3}"
               f"{'' if theirs is None else fmt.format(theirs):>9} {unit if theirs else '':<3}"
               f"{ratio:>10}")
+    if "train_ratio_pairs" in r["nn"]:
+        low, mid, high = r["nn"]["train_ratio_pairs"]
+        print(f"{'training step, pair by pair':<30}{'':>24}{mid:>10.2f}x "
+              f"(10-90%: {low:.2f}x-{high:.2f}x)")
     g = r["nn"]["train_gflops"]
     print(f"{'nn training arithmetic':<30}{g:>9.1f} GFLOP/s = {100 * g / sgemm:.0f}% of SGEMM "
           "(ratios: above 1x means nn is faster)")

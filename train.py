@@ -23,8 +23,10 @@ run ends with the same weights as an uninterrupted one with the same seed.
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import json
+import os
 import platform
 import sys
 import time
@@ -56,11 +58,14 @@ class Config:
     batch_size), saved in the report and in checkpoints, so a resumed run uses its own."""
     data_dir: str | None = option(None, "folder of the MNIST IDX files; without it $MNIST_DIR, "
                                         "else data/mnist/ (downloaded there if missing)")
-    epochs: int = option(20, "passes over the training set", low=1)
+    epochs: int = option(12, "passes over the training set", low=1)
     batch_size: int = option(128, "images per step", low=1)
-    lr: float = option(2e-3, "peak learning rate of the one-cycle schedule (Adam)")
+    lr: float = option(3e-3, "peak learning rate of the one-cycle schedule (Adam)")
     weight_decay: float = option(0.0, "decoupled (AdamW) weight decay")
-    dropout: float = option(0.5, "dropout before the last layer (a quarter of it after the "
+    label_smoothing: float = option(0.0, "target 1 - s on the label and s/10 on every class")
+    workers: int = option(os.cpu_count() or 1, "threads a training step runs on, each with "
+                                               "slices of the batch (nn.DataParallel)", low=1)
+    dropout: float = option(0.25, "dropout before the last layer (half of it after the "
                                  "convolutions)")
     augment: bool = option(True, "random slant, size and pen on every training batch")
     synthetic: float = option(0.1, "add this fraction of digits drawn in styles MNIST lacks "
@@ -106,6 +111,8 @@ def parse_args(argv=None) -> tuple[Config, bool]:
             p.error(f"--{f.name.replace('_', '-')} must be at least {low}, got {value}")
     if not config.lr > 0:
         p.error(f"--lr must be positive, got {config.lr}")
+    if not 0 <= config.label_smoothing < 1:
+        p.error(f"--label-smoothing must be in [0, 1), got {config.label_smoothing}")
     if not 0 <= config.dropout < 1:
         p.error(f"--dropout must be in [0, 1), got {config.dropout}")
     if not 0 <= config.synthetic <= 1:
@@ -258,12 +265,14 @@ def checkpoint_path(out: Path) -> Path:
     return out.with_name(out.stem + ".ckpt.npz")
 
 
-def save_checkpoint(path, model, optimiser, rng, run: dict) -> None:
+def save_checkpoint(path, trainer, optimiser, rng, run: dict) -> None:
     """Everything a run needs to continue bit for bit: the model's and the optimiser's own
-    state (weights, Adam's moments, dropout's generators), the data-order generator, and the
-    run so far (its config, the epochs done, their history)."""
-    nn.save_state(path, {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                         "rng": rng.bit_generator.state, "run": run})
+    state (weights, Adam's moments, dropout's generators, and those of the model's replicas on
+    the other threads), the data-order generator, and the run so far (its config, the epochs
+    done, their history)."""
+    nn.save_state(path, {"model": trainer.model.state_dict(), "parallel": trainer.state_dict(),
+                         "optimiser": optimiser.state_dict(), "rng": rng.bit_generator.state,
+                         "run": run})
 
 
 def read_checkpoint(path: Path) -> dict:
@@ -281,12 +290,14 @@ def read_checkpoint(path: Path) -> dict:
     return state
 
 
-def restore_checkpoint(path, state, model, optimiser, rng) -> dict:
+def restore_checkpoint(path, state, trainer, optimiser, rng) -> dict:
     """Copy a checkpoint read by read_checkpoint into a fresh model, optimiser and generator."""
     try:
-        model.load_state_dict(state["model"])
+        trainer.model.load_state_dict(state["model"])
     except ValueError as e:
         raise TrainingError(f"cannot resume from {path}: {e}; delete it to start afresh") from None
+    if "parallel" in state:
+        trainer.load_state_dict(state["parallel"])
     optimiser.load_state_dict(state["optimiser"])
     rng.bit_generator.state = state["rng"]
     return state["run"]
@@ -316,18 +327,18 @@ class Progress:
             print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
 
 
-def train_epoch(model, optimiser, x, y, config: Config, rng, epoch, steps_per_epoch):
+def train_epoch(trainer, optimiser, x, y, config: Config, rng, epoch, steps_per_epoch):
     n, total_steps = len(x), config.epochs * steps_per_epoch
     progress = Progress(f"epoch {epoch + 1}/{config.epochs}", n)
+    loss_fn = functools.partial(nn.softmax_cross_entropy, smoothing=config.label_smoothing)
     loss_sum = correct = seen = 0
     for step, idx in enumerate(nn.data.minibatches(n, config.batch_size, rng)):
         optimiser.lr = one_cycle(epoch * steps_per_epoch + step, total_steps, config.lr)
         xb, yb = x[idx], y[idx]
         if config.augment:
             xb = augment_batch(xb[:, 0], rng)[:, None]        # (B, 28, 28) -> (B, 1, 28, 28)
-        logits = model.forward(xb, train=True)
-        loss, dlogits = nn.softmax_cross_entropy(logits, yb)
-        model.backward(dlogits)
+        # forward, loss and backward, the batch's slices spread over config.workers threads
+        loss, logits = trainer.forward_backward(xb, yb, loss_fn)
         optimiser.step()
         loss_sum += loss * len(idx)
         correct += int((logits.argmax(axis=1) == yb).sum())
@@ -364,11 +375,12 @@ def run(config: Config, resume: bool, argv) -> int:
     x, y = data.x, data.y
     model = nn.cnn(seed=config.seed, dropout=config.dropout)
     optimiser = nn.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    trainer = nn.DataParallel(model, workers=config.workers)
     rng = np.random.default_rng(config.seed)
     state = {"epoch": 0, "history": [], "config": dataclasses.asdict(config),
              "drawings_upto": data.drawings_upto}
     if resume:
-        state = restore_checkpoint(ckpt, saved, model, optimiser, rng)
+        state = restore_checkpoint(ckpt, saved, trainer, optimiser, rng)
         print(f"resuming from {ckpt} after epoch {state['epoch']}/{config.epochs}")
     print(f"training on {len(x):,} images, validating on {len(data.x_val):,} MNIST digits; "
           f"{model.num_parameters():,} parameters; {config.epochs} epochs", flush=True)
@@ -376,7 +388,7 @@ def run(config: Config, resume: bool, argv) -> int:
     steps_per_epoch = -(-len(x) // config.batch_size)
     for epoch in range(state["epoch"], config.epochs):
         t0 = time.perf_counter()
-        loss, train_acc, speed = train_epoch(model, optimiser, x, y, config, rng, epoch,
+        loss, train_acc, speed = train_epoch(trainer, optimiser, x, y, config, rng, epoch,
                                              steps_per_epoch)
         val_acc = accuracy(model, data.x_val, data.y_val)
         epoch_log = {"epoch": epoch + 1, "loss": loss, "train_accuracy": train_acc,
@@ -392,7 +404,7 @@ def run(config: Config, resume: bool, argv) -> int:
         print(f"epoch {epoch + 1:>2}/{config.epochs}  loss {loss:.4f}  train {train_acc:.2%}  "
               f"val {val_acc:.2%}{unipen}  {speed:,.0f} img/s  {seconds:.1f}s", flush=True)
         state["epoch"] = epoch + 1
-        save_checkpoint(ckpt, model, optimiser, rng, state)
+        save_checkpoint(ckpt, trainer, optimiser, rng, state)
 
     x_test, y_test = data.x_test, data.y_test
     test_pred = model.predict(x_test).argmax(axis=1)

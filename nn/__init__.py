@@ -1,7 +1,8 @@
 """nn: a small neural-network library written from scratch in NumPy, with numba kernels.
 
 Read it in this order: layers.py (the layer contract and every layer), losses.py, optim.py,
-model.py (a model is a list of layers; files), kernels.py (the compiled hot loops beside their
+model.py (a model is a list of layers; files), parallel.py (a training step on every core),
+kernels.py (the compiled hot loops beside their
 NumPy twins), gradcheck.py (how we know each backward is right), data.py (MNIST's IDX files).
 
     import nn
@@ -19,7 +20,8 @@ from .layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU
 from .losses import softmax, softmax_cross_entropy
 from .model import Sequential, cnn, load, load_state, mlp, save, save_state
 from .optim import SGD, Adam
+from .parallel import DataParallel
 
 __all__ = ["data", "Conv2D", "Dense", "Dropout", "Flatten", "Layer", "MaxPool2D", "ReLU",
            "softmax", "softmax_cross_entropy", "Sequential", "cnn", "mlp", "load", "save",
-           "load_state", "save_state", "SGD", "Adam"]
+           "load_state", "save_state", "SGD", "Adam", "DataParallel"]

@@ -1,9 +1,10 @@
 """The hot loops of the library, compiled with numba, each beside a plain NumPy twin.
 
 Every kernel here is a module-level function with no state: arrays in, arrays out. The fast
-version is decorated with `@njit(cache=True)` (compiled on first call, then cached on disk);
-its twin, named `*_reference`, has the same signature and does the same thing with NumPy
-alone, so that a test can assert the two agree and a reader can learn from the slow one.
+version is decorated with `@njit(cache=True, nogil=True)`: compiled on first call, then
+cached on disk, and free of Python's GIL while it runs, so that threads (parallel.py) run
+kernels at once. Its twin, named `*_reference`, has the same signature and does the same thing
+with NumPy alone, so that a test can assert the two agree and a reader can learn from the slow one.
 `NUMBA_DISABLE_JIT=1` turns the fast ones back into plain Python for a debugger.
 
 What lives here, and why it needs compiling:
@@ -21,12 +22,12 @@ What lives here, and why it needs compiling:
 
 Conventions: float32 arrays, C-contiguous (the Python callers in layers.py make them so).
 
-Why no `prange`: these kernels are memory-bound shuffles that sit between big matrix
-multiplies, and OpenBLAS already keeps both cores busy in those. Its worker threads spin for
-a while after each multiply, so a parallel numba loop started right after one waits for a
-core: measured here (2 cores), a matrix multiply followed by a parallel im2col took 46 ms
-against 16 ms for the same pair with a serial im2col. One core per shuffle, all cores per
-multiply.
+Why no `prange`: the cores are used one level up. In training, nn.DataParallel runs slices
+of a batch on one thread per core, each with its own kernels and single-threaded BLAS, so a
+kernel has its core to itself; inside a kernel, threads would only fight over it. (Before
+that, with one thread and multi-threaded BLAS, a parallel numba loop lost to OpenBLAS's
+workers, which spin for a while after each multiply: a multiply then a parallel im2col took
+46 ms against 16 ms with a serial im2col.)
 """
 
 import numpy as np
@@ -39,7 +40,7 @@ def conv_output_size(size: int, k: int, stride: int, pad: int) -> int:
 
 
 # ----------------------------------------------------------------------------- im2col
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def im2col(x, KH, KW, stride, pad):
     """Unroll patches: x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW).
 
@@ -90,7 +91,7 @@ def im2col_reference(x, KH, KW, stride, pad):
     return windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * KH * KW, N * OH * OW).copy()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def col2im(cols, N, C, H, W, KH, KW, stride, pad):
     """Adjoint of im2col: cols (C*KH*KW, N*OH*OW) -> dx (N, C, H, W), summing overlaps.
 
@@ -134,7 +135,7 @@ def col2im_reference(cols, N, C, H, W, KH, KW, stride, pad):
 
 
 # ----------------------------------------------------------------------------- layout
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rows_to_nchw(y, b, N, OH, OW):
     """y (F, N*OH*OW) plus bias b (F,) -> out (N, F, OH, OW): one block copy per (n, f)."""
     F = y.shape[0]
@@ -153,7 +154,7 @@ def rows_to_nchw_reference(y, b, N, OH, OW):
     return (y.reshape(F, N, OH, OW) + b[:, None, None, None]).transpose(1, 0, 2, 3).copy()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def nchw_to_rows(dout):
     """dout (N, F, OH, OW) -> (F, N*OH*OW): the layout the matrix multiplies of backward want."""
     N, F, OH, OW = dout.shape
@@ -173,7 +174,7 @@ def nchw_to_rows_reference(dout):
 
 
 # ----------------------------------------------------------------------------- max pooling
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def maxpool_forward(x, size, stride):
     """x (N, C, H, W) -> (out (N, C, OH, OW), argmax (N, C, OH, OW) int32).
 
@@ -204,7 +205,7 @@ def maxpool_forward(x, size, stride):
     return out, argmax
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _maxpool2x2_forward(x):
     """maxpool_forward for 2x2 windows, stride 2, without a single branch in the inner loop.
 
@@ -241,7 +242,7 @@ def maxpool_forward_reference(x, size, stride):
     return out, argmax
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def maxpool_backward(dout, argmax, H, W, size, stride):
     """Route dout (N, C, OH, OW) to the winners: -> dx (N, C, H, W), zero elsewhere."""
     if size == 2 and stride == 2 and H % 2 == 0 and W % 2 == 0:
@@ -259,7 +260,7 @@ def maxpool_backward(dout, argmax, H, W, size, stride):
     return dx
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _maxpool2x2_backward(dout, argmax):
     """maxpool_backward for 2x2 windows, stride 2, even H and W: every dx element is written
     exactly once (the gradient or 0), so dx needs no zeroing pass and the loop no branches."""
@@ -291,7 +292,7 @@ def maxpool_backward_reference(dout, argmax, H, W, size, stride):
 
 
 # ----------------------------------------------------------------------------- ReLU
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def relu_forward(x):
     """max(x, 0) elementwise, any shape (flattened internally)."""
     flat = x.reshape(-1)
@@ -307,7 +308,7 @@ def relu_forward_reference(x):
     return np.maximum(x, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def relu_backward(dout, out):
     """dout where the ReLU let its input through (out > 0), else 0."""
     d = dout.reshape(-1)

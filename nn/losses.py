@@ -20,18 +20,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray, smoothing: float = 0.0
+                          ) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
 
-    Inputs:  logits (N, K) float; y (N,) integers in 0..K-1
+    Inputs:  logits (N, K) float; y (N,) integers in 0..K-1; smoothing in [0, 1): the target
+             puts 1 - smoothing on the label and smoothing / K on every class (label smoothing,
+             Szegedy et al. 2016), which keeps the network from pushing logits apart for ever.
     Returns: (loss, dlogits) with loss a Python float and dlogits (N, K), same dtype as logits.
     """
-    N = logits.shape[0]
+    N, K = logits.shape
     z = logits - logits.max(axis=1, keepdims=True)   # max-shift: exp never overflows
     log_sum = np.log(np.exp(z).sum(axis=1, keepdims=True))
     log_probs = z - log_sum                           # log-softmax, no log(0) possible
-    loss = -log_probs[np.arange(N), y].mean()
-    dlogits = np.exp(log_probs)                       # softmax
-    dlogits[np.arange(N), y] -= 1.0
-    dlogits /= N
+    target = np.full_like(log_probs, smoothing / K)
+    target[np.arange(N), y] += 1.0 - smoothing
+    loss = -(target * log_probs).sum(axis=1).mean()
+    dlogits = (np.exp(log_probs) - target) / N        # softmax - target
     return float(loss), dlogits.astype(logits.dtype, copy=False)

@@ -50,6 +50,11 @@ class Sequential:
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
 
+    def replica(self) -> "Sequential":
+        """A twin of this model that shares its parameter arrays, with its own caches, grads and
+        dropout masks (see Layer.replica): data-parallel training runs one per thread."""
+        return Sequential([layer.replica() for layer in self.layers], self.meta)
+
     def parameters(self) -> list[tuple[dict, dict]]:
         """(params, grads) of every layer that has parameters: what an optimiser updates."""
         return [(layer.params, layer.grads) for layer in self.layers if layer.params]

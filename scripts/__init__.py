@@ -6,6 +6,7 @@
     hand_drawn           hand-writing styles drawn with the page's pens, read by the model
     plot_preprocess      docs/preprocess_steps.png: a drawing through every preprocessing step
     plot_augmentations   docs/augmentations.png: what training-time augmentation does
+    profile_step         where a training step's time goes, layer by layer, on one core
 
 The numbers in the README come from the top-level commands (train.py, serve.py, bench.py,
 evaluate_drawings.py); these help look closer. No script imports another.

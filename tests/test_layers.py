@@ -28,6 +28,11 @@ def distinct(shape, seed=0):
     return np.random.default_rng(seed).permutation(np.linspace(-1, 1, n)).reshape(shape)
 
 
+def chunked(layer, chunk):
+    layer.chunk = chunk
+    return layer
+
+
 LAYERS = [
     pytest.param(lambda: nn.Dense(5, 4, seed=1), (3, 5), away_from_zero, id="Dense"),
     pytest.param(lambda: nn.Conv2D(2, 3, 3, padding=1, seed=1), (2, 2, 5, 5), away_from_zero,
@@ -36,6 +41,8 @@ LAYERS = [
                  away_from_zero, id="Conv2D-stride2"),
     pytest.param(lambda: nn.Conv2D(1, 2, 2, seed=1), (1, 1, 4, 5), away_from_zero,
                  id="Conv2D-k2-nopad"),
+    pytest.param(lambda: chunked(nn.Conv2D(2, 2, 3, padding=1, seed=1), 2), (5, 2, 4, 3),
+                 away_from_zero, id="Conv2D-in-chunks"),
     pytest.param(lambda: nn.MaxPool2D(2), (2, 3, 4, 6), distinct, id="MaxPool2D"),
     pytest.param(lambda: nn.MaxPool2D(3, stride=2), (1, 2, 7, 7), distinct,
                  id="MaxPool2D-overlapping"),
