@@ -9,9 +9,10 @@ inference latency (median and p99) and batch-256 inference throughput. PyTorch, 
 (`pip install -e .[bench]`), runs the same architectures in the same process with the same
 thread count, and the ratios are printed. nn trains the CNN as train.py does: nn.DataParallel
 with one thread per core (the MLP with one thread and BLAS on every core). The two take
-turns, training step by training step (nn, PyTorch, nn, ...) and inference in blocks, so a
-burst of load from elsewhere on the machine hits both alike; the spread of the per-pair
-ratios of the training step is printed too. nn also reports the GFLOP/s its training step
+turns in blocks (ten training steps of nn, ten of PyTorch, ...), so a burst of load from
+elsewhere on the machine hits both alike, while neither starts every step among the other's
+still-spinning threads (alternating step by step cost nn about 15%); the spread of the ratios
+of neighbouring steps is printed too. nn also reports the GFLOP/s its training step
 achieves against NumPy's own SGEMM on this machine, which is the ceiling for a library whose
 heavy lifting is matrix multiplies.
 
@@ -34,6 +35,7 @@ import nn
 from digits.report import cpu_name
 
 BATCH = 128
+TRAIN_BLOCK = 10  # training steps in a row before the other library takes its turn
 
 
 def interleaved(fns: dict, repeats: int, block: int = 1, warmup: int = 3) -> dict:
@@ -128,11 +130,12 @@ def torch_calls(name: str, x, y, x1, x256) -> dict:
 
 def bench_pair(calls: dict, repeats: int) -> dict:
     """Time each of nn's and PyTorch's calls (whichever are in `calls`) in turns."""
-    # Training steps alternate one by one. Inference alternates in blocks: right after the
-    # other library, its idle threads still spin for a while (OpenBLAS's for up to 0.1 s), and
-    # one-image calls alternating with them measured 24 ms (nn) and 72 ms (PyTorch) instead of
-    # 0.18 and 0.33 ms.
-    times = {"train": interleaved({impl: c["train"] for impl, c in calls.items()}, repeats),
+    # Everything alternates in blocks: right after the other library, its idle threads still
+    # spin for a while (OpenBLAS's for up to 0.1 s); one-image calls alternating with them
+    # measured 24 ms (nn) and 72 ms (PyTorch) instead of 0.18 and 0.33 ms, and training steps
+    # alternating one by one gave nn 0.94x PyTorch against 0.98-1.10x in blocks of ten.
+    times = {"train": interleaved({impl: c["train"] for impl, c in calls.items()}, repeats,
+                                  block=TRAIN_BLOCK),
              "infer1": interleaved({impl: c["infer1"] for impl, c in calls.items()},
                                    20 * repeats, block=100),
              "infer256": interleaved({impl: c["infer256"] for impl, c in calls.items()},
