@@ -65,15 +65,16 @@ class Config:
     label_smoothing: float = option(0.0, "target 1 - s on the label and s/10 on every class")
     workers: int = option(os.cpu_count() or 1, "threads a training step runs on, each with "
                                                "slices of the batch (nn.DataParallel)", low=1)
+    hidden: int = option(256, "units of the CNN's hidden layer", low=1)
     dropout: float = option(0.25, "dropout before the last layer (half of it after the "
                                  "convolutions)")
     augment: bool = option(True, "random slant, size and pen on every training batch")
-    synthetic: float = option(0.1, "add this fraction of digits drawn in styles MNIST lacks "
+    synthetic: float = option(0.15, "add this fraction of digits drawn in styles MNIST lacks "
                                    "(digits/synthetic.py)")
     unipen_dir: str | None = option(None, "folder of UNIPEN's train.jsonl.gz and test.jsonl.gz; "
                                           "without it $UNIPEN_DIR, else data/unipen/ or "
                                           "../shared/unipen/, else MNIST only")
-    unipen_copies: int = option(2, "drawings of each UNIPEN training digit, each by a random "
+    unipen_copies: int = option(1, "drawings of each UNIPEN training digit, each by a random "
                                    "hand (0: no UNIPEN)", low=0)
     drawings: str | None = option(None, "also train on the drawings people labelled on the page: "
                                         "the SQLite file of serve.py --db")
@@ -373,7 +374,7 @@ def run(config: Config, resume: bool, argv) -> int:
 
     data = load_data(config, saved["run"].get("drawings_upto") if resume else None)
     x, y = data.x, data.y
-    model = nn.cnn(seed=config.seed, dropout=config.dropout)
+    model = nn.cnn(seed=config.seed, dropout=config.dropout, hidden=config.hidden)
     optimiser = nn.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     trainer = nn.DataParallel(model, workers=config.workers)
     rng = np.random.default_rng(config.seed)

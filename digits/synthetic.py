@@ -44,7 +44,7 @@ def _zero(r):
 def _one(r):
     top, bottom = (0.5 + _u(r, -0.08, 0.08), 0.05), (0.5 + _u(r, -0.08, 0.08), 0.95)
     style = r.random()
-    flag_length, flag_angle = _u(r, 0.1, 0.5), np.radians(_u(r, 10, 60))
+    flag_length, flag_angle = _u(r, 0.1, 0.5), np.radians(_u(r, 0, 60))
     flag = (top[0] - flag_length * np.cos(flag_angle), top[1] + flag_length * np.sin(flag_angle))
     if style < 0.2:                                  # a plain stick
         return [[top, bottom]]

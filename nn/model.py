@@ -138,11 +138,11 @@ class Sequential:
 
 
 # ----------------------------------------------------------------------------- architectures
-def cnn(seed: int = 0, dropout: float = 0.0) -> Sequential:
-    """The default CNN: two 3x3 conv + pool stages, then a 128-unit hidden layer.
+def cnn(seed: int = 0, dropout: float = 0.0, hidden: int = 128) -> Sequential:
+    """The default CNN: two 3x3 conv + pool stages, then a hidden layer of `hidden` units.
 
     (N,1,28,28) -conv-> (N,32,28,28) -pool-> (N,32,14,14) -conv-> (N,64,14,14) -pool->
-    (N,64,7,7) -flatten-> (N,3136) -dense-> (N,128) -dense-> (N,10) logits.
+    (N,64,7,7) -flatten-> (N,3136) -dense-> (N,hidden) -dense-> (N,10) logits.
     """
     rng = np.random.default_rng(seed)
     layers = [
@@ -152,10 +152,10 @@ def cnn(seed: int = 0, dropout: float = 0.0) -> Sequential:
     ]
     if dropout:
         layers.append(Dropout(dropout / 2, seed=int(rng.integers(2**31))))
-    layers += [Dense(64 * 7 * 7, 128, seed=rng), ReLU()]
+    layers += [Dense(64 * 7 * 7, hidden, seed=rng), ReLU()]
     if dropout:
         layers.append(Dropout(dropout, seed=int(rng.integers(2**31))))
-    layers.append(Dense(128, 10, seed=rng))
+    layers.append(Dense(hidden, 10, seed=rng))
     return Sequential(layers)
 
 
