@@ -19,7 +19,9 @@
 
 const PEN_WIDTHS = { thin: 0.03, medium: 0.055, thick: 0.09 }; // fraction of the canvas width
 const INK_ON_SCREEN = "#1d2733";
-const UNSURE_BELOW = 0.6; // under this top probability the page says "not sure" and shows two
+// Under this top probability the page says "not sure" and shows two. The server's model carries
+// its own level, set from real writers' digits by train.py, and /api/health tells it.
+let unsureBelow = 0.6;
 const REQUEST_TIMEOUT_MS = 15000;
 const PAPER_RGB = [255, 255, 255];
 const INK_RGB = [29, 39, 51];
@@ -233,7 +235,7 @@ function setStatus(status) {
 function showAnswer({ digit, probabilities, input, adapted }) {
   const ranked = probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
   const [[p1, d1], [p2, d2]] = ranked;
-  const unsure = p1 < UNSURE_BELOW;
+  const unsure = p1 < unsureBelow;
   predictionEl.textContent = String(digit);
   messageEl.textContent = unsure
     ? `Not sure: a ${d1} (${percent(p1)}) or a ${d2} (${percent(p2)})?`
@@ -366,6 +368,17 @@ function start() {
   window.addEventListener("resize", fitCanvas);
   fitCanvas();
   showEmpty("Draw a digit to begin.");
+  readUnsureLevel();
+}
+
+async function readUnsureLevel() {
+  try {
+    const response = await fetch("/api/health", { signal: timeoutSignal(REQUEST_TIMEOUT_MS) });
+    const level = (await response.json()).unsure_below;
+    if (typeof level === "number" && level > 0 && level < 1) unsureBelow = level;
+  } catch (err) {
+    // keep the default: the page works the same, with the 0.6 level
+  }
 }
 
 // ------------------------------------------------------------------------------ teaching

@@ -11,10 +11,12 @@ Every test saves a screenshot in test-artifacts/.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 
@@ -344,6 +346,24 @@ def test_only_the_answer_to_the_latest_drawing_is_shown(laptop):
         held[0].continue_()  # the stale answer for the "1" arrives last
     laptop.wait_for_timeout(200)
     assert laptop.locator("#prediction").inner_text() == "0"
+
+
+def test_the_not_sure_level_is_the_served_models_own(browser, server):
+    health = json.loads(urlopen(server + "/api/health", timeout=10).read())
+    assert 0.5 <= health["unsure_below"] < 1  # set by train.py from UNIPEN's validation writers
+    context = browser.new_context(**LAPTOP)
+    page = context.new_page()
+    page.route("**/api/health", lambda route: route.fulfill(
+        json={**health, "unsure_below": 0.75}))
+    seventy = [0.0] * 7 + [0.7, 0.0, 0.3]  # 70%: sure at the default 0.6, not sure at 0.75
+    page.route("**/api/predict", lambda route: route.fulfill(
+        json={"digit": 7, "probabilities": seventy, "input": [[0.0] * 28] * 28}))
+    with page.expect_response("**/api/health"):
+        page.goto(server + "/")
+    draw_with_mouse(page, DIGITS[7])
+    assert answer(page) == 7
+    assert page.locator("#message").inner_text().startswith("Not sure: a 7 (70%) or a 9 (30%)")
+    context.close()
 
 
 def test_server_errors_and_network_failures_are_explained(laptop):
