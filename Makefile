@@ -1,6 +1,7 @@
 # One obvious command for each thing. `make test` is what CI runs (.ci/run).
 PYTHON ?= python3
 export MNIST_DIR ?= ../shared/mnist
+export UNIPEN_DIR ?= ../shared/unipen
 
 .PHONY: install test test-fast lint train serve bench chromium
 

@@ -4,14 +4,14 @@
     probabilities, adapted = reader.read(x28, person="a1b2...")   # that person's answer
     reader.remember("a1b2...", x28, label=9)                      # after the store kept it
 
-The network is never changed. Each drawing a person labels is kept (by digits.store) and, here,
-as its 128 hidden features: the output of the layer before the last Dense, where digits that
-look alike to the network lie close together. When the same person draws again, each of their
-labelled drawings may vote for its label, but only when the new drawing is nearer to it (cosine
-similarity) than to every one of 500 MNIST training digits of the class the network chose. A
-drawing that looks like the network's usual idea of that digit keeps the network's answer; one
-that looks more like the person's own "this is a 9" is read as 9. The votes are blended with the
-softmax: p' = (p + VOTE * sum of passing similarities per label) / total.
+The network is never changed. Each drawing a person labels is kept (by digits.store) and, here, as
+its hidden features (256 for the committed CNN): the output of the layer before the last Dense,
+where digits that look alike to the network lie close together. When the same person draws again,
+each of their labelled drawings may vote for its label, but only when the new drawing is nearer to
+it (cosine similarity) than to every one of 500 MNIST training digits of the class the network
+chose. A drawing that looks like the network's usual idea of that digit keeps the network's answer;
+one that looks more like the person's own "this is a 9" is read as 9. The votes are blended with
+the softmax: p' = (p + VOTE * sum of passing similarities per label) / total.
 
 Why this rule: it was chosen by measurement (python -m scripts.adaptation, UNIPEN train writers
 for the choices, test writers to report; README "Learning from corrections"). Without the MNIST
@@ -48,7 +48,7 @@ def hidden_features(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One forward pass: (unit-length hidden features float32 (N, H), probabilities (N, 10)).
 
     x: float32 (N, 28, 28) or (N, 1, 28, 28) in 0..1. The hidden features are the input of the
-    model's last layer (for the default CNN the 128 ReLU units), scaled to length 1 so that a dot
+    model's last layer (for the default CNN the 256 ReLU units), scaled to length 1 so that a dot
     product is the cosine similarity.
     """
     x = np.asarray(x, dtype=np.float32).reshape(-1, 1, 28, 28)

@@ -3,8 +3,8 @@
     index = NeighbourIndex.build(model, images, labels, sample_positions(labels))
     index.nearest(hidden_features(model, x)[0], k=8)   # -> [Neighbour(position, label, ...)]
 
-"Nearest" is measured in the network's last hidden layer, the D numbers (128 for the CNN) that
-its final layer reads: two digits are near when the network describes them alike, whatever
+"Nearest" is measured in the network's last hidden layer, the D numbers (256 for the committed
+CNN) that its final layer reads: two digits are near when the network describes them alike, whatever
 their pixels. The measure is cosine similarity, since ReLU features of a faint and a bold
 version of one shape differ mostly in length, not in direction.
 
@@ -13,8 +13,8 @@ first TRAIN_SPLIT, the images train.py trains on (the rest of the file is its va
 Reading those 10,000 digits through the CNN takes about 5.5 s of one core (1,800 images/s), so
 `BackgroundIndex` does it in a thread of its own at the lowest CPU priority, once per weights
 file: the features are kept in data/cache/ under the SHA-256 of the weights, and later starts
-only read MNIST's images again (about a second). Memory: 10,000 x (784 pixels + 128 float32
-features) is about 13 MB.
+only read MNIST's images again (about a second). Memory: 10,000 x (784 pixels + 256 float32
+features) is about 18 MB.
 
 What it is not: a general nearest-neighbour library (a matrix-vector product over 10,000 rows,
 about 0.3 ms, needs no tree), nor a way to get MNIST: without the files it says where it looked.

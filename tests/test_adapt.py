@@ -58,7 +58,7 @@ def test_the_hidden_features_are_the_last_layers_input_at_unit_length(model):
     x = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
     hidden, p = hidden_features(model, x)
     raw = model.activations(x[:, None])[-2]
-    assert hidden.shape == (3, 128)
+    assert hidden.shape == (3, model.layers[-1].in_features)
     np.testing.assert_allclose(np.linalg.norm(hidden, axis=1), 1, rtol=1e-5)
     np.testing.assert_allclose(hidden * np.linalg.norm(raw, axis=1, keepdims=True), raw,
                                rtol=1e-4, atol=1e-6)
@@ -140,10 +140,14 @@ def test_a_store_that_cannot_be_read_leaves_the_network_alone(model, corrections
 
 
 @pytest.mark.slow
-def test_real_writers_read_better_after_one_correction(model, corrections, unipen_dir):
-    """The first 100 UNIPEN train writers, one correction per misread label (the measurement
-    is python -m scripts.adaptation; this holds its direction)."""
+def test_real_writers_read_better_after_one_correction(mnist_only_weights, mnist_dir, unipen_dir):
+    """The first 100 UNIPEN train writers, one correction per misread label, read by a network
+    that never saw real writers (conftest.mnist_only_weights; the measurement is python -m
+    scripts.adaptation; this holds its direction)."""
     from digits.unipen import load_unipen
+
+    model = nn.load(mnist_only_weights)
+    corrections = Corrections(model, *mnist_references(mnist_dir))
 
     digits = load_unipen(unipen_dir, "train")
     writers = list(dict.fromkeys(d.writer for d in digits))[:100]

@@ -3,8 +3,8 @@ same ones for the same seed however many cores draw them."""
 
 import numpy as np
 import pytest
-from conftest import FOUR, SEVEN, ZERO
 
+from conftest import FOUR, SEVEN, ZERO
 from digits import handwriting
 from digits.handwriting import draw, handwriting_images, random_hand
 

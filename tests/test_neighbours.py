@@ -41,7 +41,8 @@ def test_a_training_digit_is_its_own_nearest_neighbour(model, train):
     images, labels = train
     positions = sample_positions(labels, per_digit=20)
     index = NeighbourIndex.build(model, images, labels, positions)
-    assert index.features.shape == (200, 128) and index.images.shape == (200, 28, 28)
+    hidden = model.layers[-1].in_features
+    assert index.features.shape == (200, hidden) and index.images.shape == (200, 28, 28)
     np.testing.assert_allclose(np.linalg.norm(index.features, axis=1), 1, rtol=1e-5)
     position = int(positions[57])
     x = images[position][None, None].astype(np.float32) / 255
@@ -92,7 +93,7 @@ def test_a_damaged_cache_is_ignored_and_written_again(model, mnist_dir, tmp_path
     index = BackgroundIndex(model, WEIGHTS, mnist_dir, tmp_path, per_digit=5).start().join(60)
     assert index.status()["status"] == "ready"
     assert "ignoring" in capsys.readouterr().err
-    assert nn.load_state(damaged)["features"].shape == (50, 128)
+    assert nn.load_state(damaged)["features"].shape == (50, model.layers[-1].in_features)
 
 
 def test_without_mnist_the_note_says_where_it_looked_and_how_to_get_it(model, tmp_path,
