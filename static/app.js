@@ -176,6 +176,28 @@ function timeoutSignal(ms) {
   return controller.signal;
 }
 
+// POST a JSON body. Resolves to {response, answer}, answer being null when the reply is not
+// JSON; rejects when the server cannot be reached or takes over REQUEST_TIMEOUT_MS.
+async function postJson(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    signal: timeoutSignal(REQUEST_TIMEOUT_MS),
+  });
+  return { response, answer: await response.json().catch(() => null) };
+}
+
+// The sentence a refusal carries ({"error": "..."}), or "" when it has none.
+function errorSentence(answer) {
+  return answer && typeof answer.error === "string" ? answer.error : "";
+}
+
+// What went wrong with a request the server answered: its own sentence, else its status.
+function serverError(response, answer) {
+  return errorSentence(answer) || `The server answered ${response.status} ${response.statusText}.`;
+}
+
 async function predict() {
   if (state.pointerId !== null) return; // mid-stroke: the end of the stroke will ask
   const id = ++state.latest;
@@ -185,15 +207,10 @@ async function predict() {
   }
   setStatus("pending");
   let response;
-  let answer = null;
+  let answer;
   try {
-    response = await fetch("/api/predict", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ...strokesPayload(), person: personId() }),
-      signal: timeoutSignal(REQUEST_TIMEOUT_MS),
-    });
-    answer = await response.json().catch(() => null);
+    ({ response, answer } = await postJson("/api/predict",
+      { ...strokesPayload(), person: personId() }));
   } catch (err) {
     if (id !== state.latest) return;
     const slow = err && (err.name === "TimeoutError" || err.name === "AbortError");
@@ -204,8 +221,7 @@ async function predict() {
   }
   if (id !== state.latest) return; // a newer drawing exists: this answer is stale
   if (!response.ok) {
-    const said = answer && typeof answer.error === "string" ? answer.error : "";
-    showError(said || `The server answered ${response.status} ${response.statusText}.`);
+    showError(serverError(response, answer));
   } else if (!isAnswer(answer)) {
     showError("The server's answer could not be read. Please reload the page.");
   } else {
@@ -460,26 +476,20 @@ async function teach(label) {
   const predicted = teaching.predicted;
   teaching.sending = true;
   setTeachState("sending", `Saving it as a ${label}…`);
-  let response;
+  let response = null;
   let answer = null;
   try {
-    response = await fetch("/api/drawings", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ...strokesPayload(), label, predicted, person: personId() }),
-      signal: timeoutSignal(REQUEST_TIMEOUT_MS),
-    });
-    answer = await response.json().catch(() => null);
+    ({ response, answer } = await postJson("/api/drawings",
+      { ...strokesPayload(), label, predicted, person: personId() }));
   } catch (err) {
-    response = null;
+    // the server was not reached: response stays null, and that is said below
   } finally {
     teaching.sending = false;
   }
   if (JSON.stringify(state.strokes) !== strokes) return; // drawn on or cleared meanwhile
   if (!response || !response.ok) {
-    const said = answer && typeof answer.error === "string" ? answer.error : "";
-    setTeachState("error", `Not saved: ${said || "the server could not be reached."} ` +
-      "Try again?");
+    const said = errorSentence(answer) || "the server could not be reached.";
+    setTeachState("error", `Not saved: ${said} Try again?`);
     return;
   }
   teaching.savedFor = strokes;
@@ -540,23 +550,16 @@ async function explainDrawing() {
   const drawing = state.latest; // the prediction this explains; a newer one makes it stale
   insideStatus("pending");
   let response;
-  let answer = null;
+  let answer;
   try {
-    response = await fetch("/api/explain", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(strokesPayload()),
-      signal: timeoutSignal(REQUEST_TIMEOUT_MS),
-    });
-    answer = await response.json().catch(() => null);
+    ({ response, answer } = await postJson("/api/explain", strokesPayload()));
   } catch (err) {
     if (id === inside.latest) insideStatus("error", "Could not reach the server to look inside.");
     return;
   }
   if (id !== inside.latest || drawing !== state.latest) return;
   if (!response.ok || answer === null || !Array.isArray(answer.layers)) {
-    const said = answer && typeof answer.error === "string" ? answer.error : "";
-    insideStatus("error", said || `The server answered ${response.status} ${response.statusText}.`);
+    insideStatus("error", serverError(response, answer));
     return;
   }
   showInside(answer);

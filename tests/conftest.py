@@ -104,12 +104,13 @@ def page_strokes(digit: int, size: float = 280) -> list[list[list[float]]]:
 # a live server
 
 
-def start_server(*args: str) -> tuple[subprocess.Popen, str]:
-    """Run `python serve.py --port 0 ARGS` with the committed weights; return the process and
-    the "host:port" it printed once it was ready. Stop it with stop_server."""
+def start_server(*args: str, preexec=None, prefix=()) -> tuple[subprocess.Popen, str]:
+    """Run `PREFIX python serve.py --port 0 ARGS` (preexec: run in the child before it starts);
+    return the process and the "host:port" it printed once it was ready. Stop it with
+    stop_server."""
     proc = subprocess.Popen(
-        [sys.executable, "serve.py", "--port", "0", *args], cwd=REPO, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [*prefix, sys.executable, "serve.py", "--port", "0", *args], cwd=REPO, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec,
     )
     line = proc.stdout.readline()  # serve.py prints the URL once the model is loaded
     if "http://" not in line:
@@ -118,13 +119,14 @@ def start_server(*args: str) -> tuple[subprocess.Popen, str]:
     return proc, line.split("http://")[1].split("/")[0]
 
 
-def stop_server(proc: subprocess.Popen) -> None:
+def stop_server(proc: subprocess.Popen) -> str:
+    """Stop the server; its stderr."""
     proc.terminate()
     try:
-        proc.wait(timeout=15)
+        return proc.communicate(timeout=20)[1]
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait()
+        return proc.communicate()[1]
 
 
 # a real writer's digit the network misreads (for the corrections: digits/adapt.py)

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
 
-from conftest import SEVEN, in_box, misread_pair, on_page
+from conftest import SEVEN, in_box, misread_pair, on_page, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -47,17 +45,9 @@ def server(tmp_path_factory):
     if not WEIGHTS.exists():
         pytest.fail(f"{WEIGHTS} is missing: the committed weights are needed (python train.py).")
     db = tmp_path_factory.mktemp("drawings") / "drawings.sqlite"  # never the user's data/
-    proc = subprocess.Popen(
-        [sys.executable, "serve.py", "--port", "0", "--weights", str(WEIGHTS), "--db", str(db)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    line = proc.stdout.readline()
-    if "http://" not in line:
-        proc.kill()
-        pytest.fail(f"serve.py did not start: {line!r} {proc.stderr.read()!r}")
-    yield "http://" + line.split("http://")[1].split()[0].rstrip("/")
-    proc.terminate()
-    proc.wait(timeout=10)
+    proc, address = start_server("--weights", str(WEIGHTS), "--db", str(db))
+    yield "http://" + address
+    stop_server(proc)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import page_strokes
+from conftest import page_strokes, start_server, stop_server
 from digits.store import (
     DrawingStore,
     RateLimitError,
@@ -223,26 +223,9 @@ def test_threads_sharing_one_store_lose_nothing(tmp_path):
 # ------------------------------------------------------------------------------ a real server
 
 
-def start(db: Path, *, preexec=None, prefix=()) -> tuple[subprocess.Popen, str]:
+def start(db: Path, **how) -> tuple[subprocess.Popen, str]:
     """`python serve.py --port 0 --db DB` in its own process; (process, "host:port")."""
-    proc = subprocess.Popen([*prefix, sys.executable, "serve.py", "--port", "0", "--weights",
-                             str(WEIGHTS), "--db", str(db)], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec)
-    line = proc.stdout.readline()
-    if "http://" not in line:
-        proc.kill()
-        pytest.fail(f"serve.py did not start: {line!r} {proc.stderr.read()!r}")
-    return proc, line.split("http://")[1].split("/")[0]
-
-
-def stop(proc: subprocess.Popen) -> str:
-    """Stop the server; its stderr."""
-    proc.terminate()
-    try:
-        return proc.communicate(timeout=20)[1]
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.communicate()[1]
+    return start_server("--weights", str(WEIGHTS), "--db", str(db), **how)
 
 
 def call(address: str, method: str, path: str, payload=None) -> tuple[int, dict]:
@@ -285,7 +268,7 @@ def test_eight_threads_posting_at_once_lose_no_drawing(tmp_path):
         assert status == 200 and stats["count"] == 64
         assert stats["by_label"] == [7, 7, 7, 7, 6, 6, 6, 6, 6, 6]
     finally:
-        stop(proc)
+        stop_server(proc)
     with sqlite3.connect(db) as conn:
         rows = dict(conn.execute("SELECT id, label FROM drawings").fetchall())
     assert rows == {answer["id"]: i % 10 for i, _, answer in answers}
@@ -342,7 +325,7 @@ def test_a_server_killed_mid_write_keeps_every_drawing_it_acknowledged(tmp_path)
         status, stats = call(address, "GET", "/api/drawings/stats")
         assert status == 200 and stats["count"] == len(rows) >= len(acknowledged)
     finally:
-        stop(proc)
+        stop_server(proc)
 
 
 @pytest.mark.slow
@@ -374,7 +357,7 @@ def test_a_full_disk_refuses_drawings_clearly_and_predictions_go_on(tmp_path):
         saved = statuses.count(201) + 1
         assert call(address, "GET", "/api/drawings/stats")[1]["count"] == saved
     finally:
-        stderr = stop(proc)
+        stderr = stop_server(proc)
     assert "Traceback" not in stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -412,7 +395,7 @@ def test_a_read_only_folder_refuses_drawings_clearly_and_predictions_go_on(tmp_p
     finally:
         for path in [folder, *folder.iterdir()]:
             path.chmod(0o755 if path.is_dir() else 0o644)
-        stderr = stop(proc)
+        stderr = stop_server(proc)
     assert "Traceback" not in stderr
 
 
@@ -428,7 +411,7 @@ def test_a_server_started_on_a_read_only_folder_warns_once_and_serves(tmp_path):
             assert status == 503 and str(db) in answer["error"]
             assert call(address, "POST", "/api/predict", {"strokes": page_strokes(7)})[0] == 200
         finally:
-            stderr = stop(proc)
+            stderr = stop_server(proc)
     finally:
         folder.chmod(0o755)
     warnings = [line for line in stderr.splitlines() if str(db) in line]
