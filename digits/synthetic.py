@@ -34,10 +34,17 @@ def _u(rng, low, high):
 def _zero(r):
     rx = _u(r, 0.15, 0.42)
     oval = [_arc(0.5, 0.5, rx, 0.45, -95 + _u(r, -20, 20), 270 + _u(r, 0, 30))]
-    if r.random() < 0.25:                            # slashed, through the oval or beyond it
+    style = r.random()
+    if style < 0.15:                                 # slashed, through the oval or beyond it
         reach = _u(r, 0.7, 1.2)
         return oval + [[(0.5 - reach * rx, _u(r, 0.75, 0.95)),
                         (0.5 + reach * rx, _u(r, 0.05, 0.25))]]
+    if style < 0.3:                                  # a shorter oval with a long, steep slash
+        ry, lean = _u(r, 0.18, 0.34), _u(r, -0.1, 0.45)  # out of both ends, like a phi
+        oval = [_arc(0.5, 0.5, rx, ry, -95 + _u(r, -20, 20), 270 + _u(r, 0, 30))]
+        half = _u(r, ry + 0.1, 0.5)
+        slash = [(0.5 + lean * half, 0.5 - half), (0.5 - lean * half, 0.5 + half)]
+        return oval + [slash] if r.random() < 0.7 else [slash] + oval
     return oval
 
 
