@@ -63,6 +63,8 @@ class Config:
     lr: float = option(3e-3, "peak learning rate of the one-cycle schedule (Adam)")
     weight_decay: float = option(0.0, "decoupled (AdamW) weight decay")
     label_smoothing: float = option(0.0, "target 1 - s on the label and s/10 on every class")
+    ema: float = option(0.0, "evaluate and keep a moving average of the weights with this "
+                             "decay per step instead of the last ones (0: the last ones)")
     workers: int = option(os.cpu_count() or 1, "threads a training step runs on, each with "
                                                "slices of the batch (nn.DataParallel)", low=1)
     hidden: int = option(256, "units of the CNN's hidden layer", low=1)
@@ -118,6 +120,8 @@ def parse_args(argv=None) -> tuple[Config, bool]:
         p.error(f"--dropout must be in [0, 1), got {config.dropout}")
     if not 0 <= config.synthetic <= 1:
         p.error(f"--synthetic must be in [0, 1], got {config.synthetic}")
+    if not 0 <= config.ema < 1:
+        p.error(f"--ema must be in [0, 1), got {config.ema}")
     if not config.out.endswith(".npz"):
         p.error(f"--out must end in .npz, got {config.out}")
     return config, resume
@@ -266,14 +270,14 @@ def checkpoint_path(out: Path) -> Path:
     return out.with_name(out.stem + ".ckpt.npz")
 
 
-def save_checkpoint(path, trainer, optimiser, rng, run: dict) -> None:
+def save_checkpoint(path, trainer, optimiser, ema, rng, run: dict) -> None:
     """Everything a run needs to continue bit for bit: the model's and the optimiser's own
     state (weights, Adam's moments, dropout's generators, and those of the model's replicas on
     the other threads), the data-order generator, and the run so far (its config, the epochs
     done, their history)."""
     nn.save_state(path, {"model": trainer.model.state_dict(), "parallel": trainer.state_dict(),
                          "optimiser": optimiser.state_dict(), "rng": rng.bit_generator.state,
-                         "run": run})
+                         "run": run, **({"ema": ema.state_dict()} if ema else {})})
 
 
 def read_checkpoint(path: Path) -> dict:
@@ -291,7 +295,7 @@ def read_checkpoint(path: Path) -> dict:
     return state
 
 
-def restore_checkpoint(path, state, trainer, optimiser, rng) -> dict:
+def restore_checkpoint(path, state, trainer, optimiser, ema, rng) -> dict:
     """Copy a checkpoint read by read_checkpoint into a fresh model, optimiser and generator."""
     try:
         trainer.model.load_state_dict(state["model"])
@@ -300,6 +304,8 @@ def restore_checkpoint(path, state, trainer, optimiser, rng) -> dict:
     if "parallel" in state:
         trainer.load_state_dict(state["parallel"])
     optimiser.load_state_dict(state["optimiser"])
+    if ema:
+        ema.load_state_dict(state["ema"])
     rng.bit_generator.state = state["rng"]
     return state["run"]
 
@@ -328,7 +334,7 @@ class Progress:
             print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
 
 
-def train_epoch(trainer, optimiser, x, y, config: Config, rng, epoch, steps_per_epoch):
+def train_epoch(trainer, optimiser, ema, x, y, config: Config, rng, epoch, steps_per_epoch):
     n, total_steps = len(x), config.epochs * steps_per_epoch
     progress = Progress(f"epoch {epoch + 1}/{config.epochs}", n)
     loss_fn = functools.partial(nn.softmax_cross_entropy, smoothing=config.label_smoothing)
@@ -341,6 +347,8 @@ def train_epoch(trainer, optimiser, x, y, config: Config, rng, epoch, steps_per_
         # forward, loss and backward, the batch's slices spread over config.workers threads
         loss, logits = trainer.forward_backward(xb, yb, loss_fn)
         optimiser.step()
+        if ema:
+            ema.update()
         loss_sum += loss * len(idx)
         correct += int((logits.argmax(axis=1) == yb).sum())
         seen += len(idx)
@@ -377,11 +385,12 @@ def run(config: Config, resume: bool, argv) -> int:
     model = nn.cnn(seed=config.seed, dropout=config.dropout, hidden=config.hidden)
     optimiser = nn.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     trainer = nn.DataParallel(model, workers=config.workers)
+    ema = nn.EMA(model.parameters(), decay=config.ema) if config.ema else None
     rng = np.random.default_rng(config.seed)
     state = {"epoch": 0, "history": [], "config": dataclasses.asdict(config),
              "drawings_upto": data.drawings_upto}
     if resume:
-        state = restore_checkpoint(ckpt, saved, trainer, optimiser, rng)
+        state = restore_checkpoint(ckpt, saved, trainer, optimiser, ema, rng)
         print(f"resuming from {ckpt} after epoch {state['epoch']}/{config.epochs}")
     print(f"training on {len(x):,} images, validating on {len(data.x_val):,} MNIST digits; "
           f"{model.num_parameters():,} parameters; {config.epochs} epochs", flush=True)
@@ -389,8 +398,10 @@ def run(config: Config, resume: bool, argv) -> int:
     steps_per_epoch = -(-len(x) // config.batch_size)
     for epoch in range(state["epoch"], config.epochs):
         t0 = time.perf_counter()
-        loss, train_acc, speed = train_epoch(trainer, optimiser, x, y, config, rng, epoch,
+        loss, train_acc, speed = train_epoch(trainer, optimiser, ema, x, y, config, rng, epoch,
                                              steps_per_epoch)
+        if ema:
+            ema.swap()  # validate the average, as it would be kept
         val_acc = accuracy(model, data.x_val, data.y_val)
         epoch_log = {"epoch": epoch + 1, "loss": loss, "train_accuracy": train_acc,
                      "val_accuracy": val_acc}
@@ -399,14 +410,18 @@ def run(config: Config, resume: bool, argv) -> int:
             epoch_log["unipen_val_accuracy"] = accuracy(model, data.x_unipen_val,
                                                         data.y_unipen_val)
             unipen = f"  UNIPEN val {epoch_log['unipen_val_accuracy']:.2%}"
+        if ema:
+            ema.swap()  # back to the live weights to go on training
         seconds = time.perf_counter() - t0
         state["history"].append({**epoch_log, "lr_end": optimiser.lr, "images_per_s": speed,
                                  "seconds": seconds})
         print(f"epoch {epoch + 1:>2}/{config.epochs}  loss {loss:.4f}  train {train_acc:.2%}  "
               f"val {val_acc:.2%}{unipen}  {speed:,.0f} img/s  {seconds:.1f}s", flush=True)
         state["epoch"] = epoch + 1
-        save_checkpoint(ckpt, trainer, optimiser, rng, state)
+        save_checkpoint(ckpt, trainer, optimiser, ema, rng, state)
 
+    if ema:
+        ema.swap()  # the average is the model
     x_test, y_test = data.x_test, data.y_test
     test_pred = model.predict(x_test).argmax(axis=1)
     confusion = np.zeros((10, 10), dtype=int)

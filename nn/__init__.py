@@ -19,9 +19,9 @@ from . import data
 from .layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU
 from .losses import softmax, softmax_cross_entropy
 from .model import Sequential, cnn, load, load_state, mlp, save, save_state
-from .optim import SGD, Adam
+from .optim import EMA, SGD, Adam
 from .parallel import DataParallel
 
 __all__ = ["data", "Conv2D", "Dense", "Dropout", "Flatten", "Layer", "MaxPool2D", "ReLU",
            "softmax", "softmax_cross_entropy", "Sequential", "cnn", "mlp", "load", "save",
-           "load_state", "save_state", "SGD", "Adam", "DataParallel"]
+           "load_state", "save_state", "SGD", "Adam", "EMA", "DataParallel"]

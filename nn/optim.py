@@ -84,3 +84,45 @@ def _copy_into(dst, src):
     for d, s in zip(dst, src):
         for k in d:
             d[k][...] = s[k]
+
+
+class EMA:
+    """An exponential moving average of the weights, to evaluate and keep instead of the last
+    ones (Polyak & Juditsky 1992 averaged the iterates; the moving average is how most
+    training recipes do it today):
+
+        t += 1
+        decay_t = min(decay, (1 + t) / (10 + t))     short memory at first: the start is noise
+        average = decay_t * average + (1 - decay_t) * param
+
+    The last steps' weights each sit somewhere in a valley the noise of small batches keeps
+    them bouncing around; their average sits nearer its floor, which tends to generalise a
+    little better. `swap()` exchanges the averages and the live weights in place (the arrays a
+    model and its replicas share), so evaluate between two swaps, or swap once to keep them.
+    """
+
+    def __init__(self, parameters, decay=0.999):
+        self.parameters, self.decay, self.t = parameters, decay, 0
+        self.average = [{k: p.copy() for k, p in params.items()} for params, _ in parameters]
+
+    def update(self):
+        self.t += 1
+        decay = min(self.decay, (1 + self.t) / (10 + self.t))
+        for (params, _), average in zip(self.parameters, self.average):
+            for k, p in params.items():
+                average[k] *= decay
+                average[k] += (1 - decay) * p
+
+    def swap(self):
+        for (params, _), average in zip(self.parameters, self.average):
+            for k, p in params.items():
+                kept = p.copy()
+                p[...] = average[k]
+                average[k][...] = kept
+
+    def state_dict(self):
+        return {"t": self.t, "average": self.average}
+
+    def load_state_dict(self, state):
+        self.t = int(state["t"])
+        _copy_into(self.average, state["average"])

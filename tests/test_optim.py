@@ -66,3 +66,40 @@ def test_sgd_state_round_trips():
     b = nn.SGD([({"w": np.ones(3)}, grads)], lr=0.1)
     b.load_state_dict(a.state_dict())
     np.testing.assert_array_equal(b.v[0]["w"], a.v[0]["w"])
+
+
+def test_ema_follows_its_formula_and_swaps_in_place():
+    """decay 0.5 with the warm-up: step 1 uses min(0.5, 2/11) = 2/11, step 2 min(0.5, 3/12)."""
+    params, grads = {"w": np.array([0.0])}, {"w": np.array([0.0])}
+    live = params["w"]
+    ema = nn.EMA([(params, grads)], decay=0.5)
+    params["w"][:] = 11.0
+    ema.update()                     # 2/11 * 0 + 9/11 * 11 = 9
+    params["w"][:] = 1.0
+    ema.update()                     # 1/4 * 9 + 3/4 * 1 = 3
+    assert ema.average[0]["w"][0] == pytest.approx(3.0)
+    ema.swap()
+    assert params["w"] is live and live[0] == pytest.approx(3.0)  # the same array, shared
+    ema.swap()
+    assert live[0] == 1.0 and ema.average[0]["w"][0] == pytest.approx(3.0)
+
+
+def test_ema_of_noisy_steps_sits_nearer_the_floor_than_the_last_step():
+    rng = np.random.default_rng(0)
+    params, grads = {"w": np.zeros(1000)}, {"w": np.zeros(1000)}
+    ema = nn.EMA([(params, grads)], decay=0.99)
+    for _ in range(2000):            # weights bouncing around 0 with noise of size 1
+        params["w"][:] = rng.normal(size=1000)
+        ema.update()
+    assert np.abs(ema.average[0]["w"]).mean() < 0.1 < np.abs(params["w"]).mean()
+
+
+def test_ema_state_round_trips():
+    params, grads = {"w": np.ones(3)}, {"w": np.zeros(3)}
+    a = nn.EMA([(params, grads)])
+    params["w"][:] = 2.0
+    a.update()
+    b = nn.EMA([({"w": np.ones(3)}, grads)])
+    b.load_state_dict(a.state_dict())
+    assert b.t == 1
+    np.testing.assert_array_equal(b.average[0]["w"], a.average[0]["w"])

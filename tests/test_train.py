@@ -51,8 +51,9 @@ def test_smoke_run_on_2000_images_learns(tmp_path, mnist_dir, monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_killed_run_resumes_to_the_same_weights(tmp_path, mnist_dir):
-    args = [*SMALL, "--epochs", "4", "--seed", "7"]
+@pytest.mark.parametrize("extra", [[], ["--ema", "0.99"]], ids=["last weights", "ema"])
+def test_a_killed_run_resumes_to_the_same_weights(tmp_path, mnist_dir, extra):
+    args = [*SMALL, "--epochs", "4", "--seed", "7", *extra]
     whole = run_train([*args, "--out", str(tmp_path / "whole.npz")], mnist_dir)
 
     killed_out = tmp_path / "killed.npz"
@@ -104,6 +105,7 @@ def test_ctrl_c_leaves_a_checkpoint_and_says_how_to_resume(tmp_path, mnist_dir, 
     (["--lr", "-1"], "--lr must be positive"),
     (["--batch-size", "x"], "invalid int value"),
     (["--out", "model.pt"], "--out must end in .npz"),
+    (["--ema", "1"], "--ema must be in [0, 1)"),
 ])
 def test_bad_arguments_exit_with_one_clear_line(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
