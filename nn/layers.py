@@ -43,7 +43,7 @@ import copy
 
 import numpy as np
 
-from . import kernels
+from . import kernels, winograd
 
 
 class Layer:
@@ -126,6 +126,12 @@ class Conv2D(Layer):
     Returns: out (N, F, OH, OW), OH = (H + 2*padding - KH) // stride + 1, likewise OW.
     Cache:   x, and its patches when they were unrolled all at once (see chunk below).
 
+    3x3 filters, stride 1, padding 1 on an image of even height and width, with at least 8
+    input channels, go by Winograd's algorithm instead (winograd.py: 2.25x fewer multiplies,
+    the same numbers up to float32 rounding). Measured on one core, 32 images, forward and
+    backward: the default CNN's second convolution 6.3 ms -> 3.9 ms; from 1 to 8 input
+    channels the transforms cost more than the multiplies they save (1 channel: 1.1 -> 5.7 ms).
+
     How: im2col copies every patch into a column, so the whole convolution is ONE matrix
     multiply w_flat @ cols of shape (F, n*OH*OW). BLAS runs that near the machine's peak, which
     beats any loop we could write. Backward is two more matrix multiplies and col2im, the
@@ -156,6 +162,10 @@ class Conv2D(Layer):
         F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
         x = np.ascontiguousarray(x)
         N, C, H, W = x.shape
+        if self._winograd(x.shape):
+            if train:
+                self.cache = (x, None)
+            return winograd.conv3x3_forward(x, w, b, self.chunk if train else None)
         OH, OW = kernels.conv_output_size(H, K, s, p), kernels.conv_output_size(W, K, s, p)
         w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
         out = np.empty((N, F, OH, OW), dtype=x.dtype)
@@ -171,10 +181,14 @@ class Conv2D(Layer):
     def backward(self, dout):
         x, cols = self.cache
         w = self.params["w"]
+        dout = np.ascontiguousarray(dout)
+        if self._winograd(x.shape):
+            self.grads["w"], self.grads["b"], dx = winograd.conv3x3_backward(
+                x, w, dout, self.chunk, self.input_grad)
+            return dx
         F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
         N, C, H, W = x.shape
         w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
-        dout = np.ascontiguousarray(dout)
         dw, db = np.zeros_like(w_flat), np.zeros_like(self.params["b"])
         dx = np.empty_like(x) if self.input_grad else None
         chunk = self.chunk or max(N, 1)
@@ -191,6 +205,10 @@ class Conv2D(Layer):
         self.grads["w"] = dw.reshape(w.shape)                          # (F, C*K*K) -> (F, C, K, K)
         self.grads["b"] = db
         return dx
+
+    def _winograd(self, shape) -> bool:
+        return shape[1] >= 8 and winograd.fits(self.kernel_size, self.stride, self.padding,
+                                               shape[2], shape[3])
 
     def config(self):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
