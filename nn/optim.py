@@ -7,6 +7,8 @@ Their `state_dict()` / `load_state_dict()` let a checkpoint resume a run exactly
 
 import numpy as np
 
+from . import kernels
+
 
 class SGD:
     """Stochastic gradient descent with momentum (Polyak's heavy ball, as PyTorch writes it):
@@ -45,6 +47,8 @@ class Adam:
         m_hat = m / (1 - beta1**t)               bias correction: m and v start at 0
         v_hat = v / (1 - beta2**t)
         param -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * param)
+
+    Each parameter array takes its step in one compiled pass (kernels.adam_update).
     """
 
     def __init__(self, parameters, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
@@ -61,14 +65,10 @@ class Adam:
         eps_t = self.eps * np.sqrt(1 - self.beta2 ** self.t)
         for (params, grads), m, v in zip(self.parameters, self.m, self.v):
             for k, p in params.items():
-                g = grads[k]
-                m[k] *= self.beta1
-                m[k] += (1 - self.beta1) * g
-                v[k] *= self.beta2
-                v[k] += (1 - self.beta2) * (g * g)
-                if self.weight_decay:
-                    p -= (self.lr * self.weight_decay) * p
-                p -= (lr_t * m[k] / (np.sqrt(v[k]) + eps_t)).astype(p.dtype, copy=False)
+                c = p.dtype.type  # the kernel's scalars in the parameters' dtype
+                kernels.adam_update(p, np.ascontiguousarray(grads[k], p.dtype), m[k], v[k],
+                                    c(self.beta1), c(self.beta2), c(lr_t), c(eps_t),
+                                    c(self.lr * self.weight_decay))
 
     def state_dict(self):
         return {"t": self.t, "m": self.m, "v": self.v}
