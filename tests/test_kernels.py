@@ -144,15 +144,3 @@ def test_winograd_backward_transforms_are_the_adjoints(N, C, F, H, W):
     lhs = np.sum(winograd.weight_transform(w) * du)
     assert lhs == pytest.approx(np.sum(w * winograd.weight_transform_backward(du)), rel=1e-10)
 
-
-@pytest.mark.parametrize("dtype, decay", [(np.float32, 0.0), (np.float32, 1e-4), (np.float64, 0.0)])
-def test_adam_update_matches_reference(dtype, decay):
-    rng = np.random.default_rng(9)
-    p, g, m = (rng.normal(size=(37, 5)).astype(dtype) for _ in range(3))
-    v = rng.random((37, 5)).astype(dtype)
-    scalars = [dtype(s) for s in (0.9, 0.999, 1e-3, 1e-8, decay)]
-    fast, slow = [a.copy() for a in (p, m, v)], [a.copy() for a in (p, m, v)]
-    kernels.adam_update(fast[0], g, fast[1], fast[2], *scalars)
-    kernels.adam_update_reference(slow[0], g, slow[1], slow[2], *scalars)
-    for a, b in zip(fast, slow):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
