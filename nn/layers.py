@@ -43,7 +43,7 @@ import copy
 
 import numpy as np
 
-from . import kernels, winograd
+from . import direct, kernels, winograd
 
 
 class Layer:
@@ -126,16 +126,18 @@ class Conv2D(Layer):
     Returns: out (N, F, OH, OW), OH = (H + 2*padding - KH) // stride + 1, likewise OW.
     Cache:   x, and its patches when they were unrolled all at once (see chunk below).
 
-    3x3 filters, stride 1, padding 1 on an image of even height and width, with at least 8
-    input channels, go by Winograd's algorithm instead (winograd.py: 2.25x fewer multiplies,
-    the same numbers up to float32 rounding). Measured on one core, 32 images, forward and
-    backward: the default CNN's second convolution 6.3 ms -> 3.9 ms; from 1 to 8 input
-    channels the transforms cost more than the multiplies they save (1 channel: 1.1 -> 5.7 ms).
-
-    How: im2col copies every patch into a column, so the whole convolution is ONE matrix
-    multiply w_flat @ cols of shape (F, n*OH*OW). BLAS runs that near the machine's peak, which
-    beats any loop we could write. Backward is two more matrix multiplies and col2im, the
-    adjoint of im2col, which adds each patch's gradient back where the patch came from.
+    Three ways to compute it, picked by shape, giving the same numbers up to float32 rounding
+    (measured on one core, forward and backward of 32 images, for the default CNN's layers):
+      im2col    any shape. Copies every patch into a column, so the whole convolution is ONE
+                matrix multiply w_flat @ cols of shape (F, n*OH*OW), which BLAS runs near the
+                machine's peak. Backward is two more multiplies and col2im, the adjoint of
+                im2col, which adds each patch's gradient back where the patch came from.
+      Winograd  3x3 filters, stride 1, padding 1, even height and width, at least 8 input
+                channels (winograd.py): 2.25x fewer multiplies. Second layer: 6.3 -> 3.1 ms.
+                With fewer channels its transforms cost more than the multiplies they save.
+      direct    one input channel, 3x3 filters, stride 1 (direct.py): the 9 multiply-adds per
+                pixel as loops, too few for a matrix multiply to pay. First layer, which needs
+                no dx: 1.1 -> 0.43 ms. Asked for dx, backward goes the im2col way.
 
     With `chunk` set (nn.DataParallel does), training goes a few images at a time: the patches
     of a whole batch are large (29 MB for the default CNN's second layer at batch 128), and
@@ -144,7 +146,7 @@ class Conv2D(Layer):
     has. Backward then unrolls the patches again rather than keeping them (x is 1/9 of their
     size). Without it, and always at inference, the whole batch is one multiply, which BLAS
     spreads over every core: chunks that small would make BLAS's threads meet for every one of
-    them (measured: 4x slower for 2,560 images).
+    them (measured: 4x slower for 2,560 images). Winograd goes in chunks the same way.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
@@ -162,9 +164,12 @@ class Conv2D(Layer):
         F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
         x = np.ascontiguousarray(x)
         N, C, H, W = x.shape
-        if self._winograd(x.shape):
+        how = self._algorithm(x.shape)
+        if how != "im2col":
             if train:
                 self.cache = (x, None)
+            if how == "direct":
+                return direct.conv3x3_forward(x, w, b, p)
             return winograd.conv3x3_forward(x, w, b, self.chunk if train else None)
         OH, OW = kernels.conv_output_size(H, K, s, p), kernels.conv_output_size(W, K, s, p)
         w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
@@ -182,10 +187,14 @@ class Conv2D(Layer):
         x, cols = self.cache
         w = self.params["w"]
         dout = np.ascontiguousarray(dout)
-        if self._winograd(x.shape):
+        how = self._algorithm(x.shape)
+        if how == "winograd":
             self.grads["w"], self.grads["b"], dx = winograd.conv3x3_backward(
                 x, w, dout, self.chunk, self.input_grad)
             return dx
+        if how == "direct" and not self.input_grad:
+            self.grads["w"], self.grads["b"] = direct.conv3x3_backward(x, dout, self.padding)
+            return None
         F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
         N, C, H, W = x.shape
         w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
@@ -206,9 +215,14 @@ class Conv2D(Layer):
         self.grads["b"] = db
         return dx
 
-    def _winograd(self, shape) -> bool:
-        return shape[1] >= 8 and winograd.fits(self.kernel_size, self.stride, self.padding,
-                                               shape[2], shape[3])
+    def _algorithm(self, shape) -> str:
+        """"direct", "winograd" or "im2col" for inputs of this shape (see the docstring)."""
+        C, H, W = shape[1:]
+        if C == 1 and self.kernel_size == 3 and self.stride == 1:
+            return "direct"
+        if C >= 8 and winograd.fits(self.kernel_size, self.stride, self.padding, H, W):
+            return "winograd"
+        return "im2col"
 
     def config(self):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,

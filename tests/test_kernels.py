@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nn import kernels, winograd
+from nn import direct, kernels, winograd
 
 # (N, C, H, W, K, stride, pad): odd sizes, stride 2, padding, a kernel as big as the image
 CONV_CASES = [
@@ -144,3 +144,19 @@ def test_winograd_backward_transforms_are_the_adjoints(N, C, F, H, W):
     lhs = np.sum(winograd.weight_transform(w) * du)
     assert lhs == pytest.approx(np.sum(w * winograd.weight_transform_backward(du)), rel=1e-10)
 
+
+# ----------------------------------------------------------------------------- direct
+@pytest.mark.parametrize("N, F, H, W, pad", [(1, 1, 3, 3, 0), (3, 5, 7, 9, 1), (2, 32, 28, 28, 1),
+                                             (2, 3, 5, 4, 2)])
+def test_direct_convolution_matches_reference(N, F, H, W, pad):
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(N, 1, H, W)).astype(np.float32)
+    w = rng.normal(size=(F, 1, 3, 3)).astype(np.float32)
+    b = rng.normal(size=F).astype(np.float32)
+    out = direct.conv3x3_forward(x, w, b, pad)
+    np.testing.assert_allclose(out, direct.conv3x3_forward_reference(x, w, b, pad),
+                               rtol=1e-5, atol=1e-5)
+    dout = rng.normal(size=out.shape).astype(np.float32)
+    for fast, slow in zip(direct.conv3x3_backward(x, dout, pad),
+                          direct.conv3x3_backward_reference(x, dout, pad)):
+        np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-3)
