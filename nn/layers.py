@@ -124,7 +124,8 @@ class Conv2D(Layer):
     Inputs:  x (N, C, H, W)
     Params:  w (F, C, KH, KW), b (F,)
     Returns: out (N, F, OH, OW), OH = (H + 2*padding - KH) // stride + 1, likewise OW.
-    Cache:   x, and its patches when they were unrolled all at once (see chunk below).
+    Cache:   x, and its patches when they were unrolled all at once (see chunk below), or
+             the filters' Winograd transform U.
 
     Three ways to compute it, picked by shape, giving the same numbers up to float32 rounding
     (measured on one core, forward and backward of 32 images, for the default CNN's layers):
@@ -165,12 +166,15 @@ class Conv2D(Layer):
         x = np.ascontiguousarray(x)
         N, C, H, W = x.shape
         how = self._algorithm(x.shape)
-        if how != "im2col":
+        if how == "direct":
             if train:
                 self.cache = (x, None)
-            if how == "direct":
-                return direct.conv3x3_forward(x, w, b, p)
-            return winograd.conv3x3_forward(x, w, b, self.chunk if train else None)
+            return direct.conv3x3_forward(x, w, b, p)
+        if how == "winograd":
+            u = winograd.weight_transform(w)                           # (16, C, F)
+            if train:
+                self.cache = (x, u)
+            return winograd.conv3x3_forward(x, u, b, self.chunk if train else None)
         OH, OW = kernels.conv_output_size(H, K, s, p), kernels.conv_output_size(W, K, s, p)
         w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
         out = np.empty((N, F, OH, OW), dtype=x.dtype)
@@ -184,19 +188,20 @@ class Conv2D(Layer):
         return out
 
     def backward(self, dout):
-        x, cols = self.cache
+        x, kept = self.cache
         w = self.params["w"]
         dout = np.ascontiguousarray(dout)
         how = self._algorithm(x.shape)
         if how == "winograd":
             self.grads["w"], self.grads["b"], dx = winograd.conv3x3_backward(
-                x, w, dout, self.chunk, self.input_grad)
+                x, kept, dout, self.chunk, self.input_grad)
             return dx
         if how == "direct" and not self.input_grad:
             self.grads["w"], self.grads["b"] = direct.conv3x3_backward(x, dout, self.padding)
             return None
         F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
         N, C, H, W = x.shape
+        cols = kept if how == "im2col" else None
         w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
         dw, db = np.zeros_like(w_flat), np.zeros_like(self.params["b"])
         dx = np.empty_like(x) if self.input_grad else None

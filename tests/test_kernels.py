@@ -118,9 +118,11 @@ def test_winograd_output_transforms_match_reference(N, C, F, H, W):
 
     dout = rng.normal(size=(N, F, H, W)).astype(np.float32)
     dm, dm_ref = np.empty((2, 16, T, F), np.float32)
-    winograd.output_transform_backward(dout, dm)
-    winograd.output_transform_backward_reference(dout, dm_ref)
+    db, db_ref = np.ones((2, F), np.float32)
+    winograd.output_transform_backward(dout, dm, db)
+    winograd.output_transform_backward_reference(dout, dm_ref, db_ref)
     np.testing.assert_allclose(dm, dm_ref, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(db, db_ref, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("N, C, F, H, W", WINOGRAD_CASES)
@@ -134,11 +136,11 @@ def test_winograd_backward_transforms_are_the_adjoints(N, C, F, H, W):
     winograd.input_transform_backward(dv, dx)
     assert np.sum(v * dv) == pytest.approx(np.sum(x * dx), rel=1e-10)
 
-    m, dout = rng.normal(size=(16, T, F)), rng.normal(size=(N, F, H, W))
-    out, dm = np.empty_like(dout), np.empty_like(m)
-    winograd.output_transform(m, np.zeros(F), out)
-    winograd.output_transform_backward(dout, dm)
-    assert np.sum(out * dout) == pytest.approx(np.sum(m * dm), rel=1e-10)
+    m, b, dout = rng.normal(size=(16, T, F)), rng.normal(size=F), rng.normal(size=(N, F, H, W))
+    out, dm, db = np.empty_like(dout), np.empty_like(m), np.zeros(F)
+    winograd.output_transform(m, b, out)
+    winograd.output_transform_backward(dout, dm, db)
+    assert np.sum(out * dout) == pytest.approx(np.sum(m * dm) + np.sum(b * db), rel=1e-10)
 
     w, du = rng.normal(size=(F, C, 3, 3)), rng.normal(size=(16, C, F))
     lhs = np.sum(winograd.weight_transform(w) * du)
