@@ -307,8 +307,10 @@ def conv3x3_forward(x: np.ndarray, u: np.ndarray, b: np.ndarray, chunk: int | No
 def conv3x3_backward(x: np.ndarray, u: np.ndarray, dout: np.ndarray, chunk: int | None,
                      input_grad: bool = True) -> tuple:
     """Gradients of conv3x3_forward, given dout (N, F, H, W): (dw (F, C, 3, 3), db (F,), dx
-    (N, C, H, W), or None when not input_grad). The tiles' transforms are computed again
-    rather than kept from forward, like im2col's patches."""
+    (N, C, H, W), or None when not input_grad). The tiles' transforms V are computed again
+    rather than kept from forward, like im2col's patches: keeping them measured no faster in
+    profile_step's whole step (6.2 against 6.1 ms for this layer, 64 images; a slice's V's,
+    3.2 MB, have left the L2 cache by the time backward comes back to them)."""
     N, C, H, W = x.shape
     F = u.shape[2]
     ut = np.ascontiguousarray(u.transpose(0, 2, 1))                 # (16, F, C)
