@@ -138,7 +138,7 @@ class Conv2D(Layer):
                 With fewer channels its transforms cost more than the multiplies they save.
       direct    one input channel, 3x3 filters, stride 1 (direct.py): the 9 multiply-adds per
                 pixel as loops, too few for a matrix multiply to pay. First layer, which needs
-                no dx: 1.1 -> 0.43 ms. Asked for dx, backward goes the im2col way.
+                no dx: 1.1 -> 0.5 ms. Asked for dx, backward goes the im2col way.
 
     With `chunk` set (nn.DataParallel does), training goes a few images at a time: the patches
     of a whole batch are large (29 MB for the default CNN's second layer at batch 128), and
