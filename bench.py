@@ -15,7 +15,8 @@ elsewhere on the machine hits both alike, while neither starts every step among 
 still-spinning threads (alternating step by step cost nn about 15%); the spread of the ratios
 of neighbouring steps is printed too. nn also reports the GFLOP/s its training step
 achieves against NumPy's own SGEMM on this machine, which is the ceiling for a library whose
-heavy lifting is matrix multiplies.
+heavy lifting is matrix multiplies (for the CNN an effective rate: the work of a plain
+convolution, which Winograd's algorithm does with fewer multiplies; see train_flops).
 
 On machines where OPENBLAS_CORETYPE is set (it pins OpenBLAS to older kernels), run
 `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench.py` to measure what users get.
@@ -63,7 +64,9 @@ def timings(fn, repeats: int, warmup: int = 3) -> np.ndarray:
 
 def train_flops(model: nn.Sequential, image_shape=(1, 28, 28)) -> float:
     """Floating-point operations of one training image: 2 per multiply-add, forward + 2x backward
-    (dL/dx and dL/dw each cost as much as the forward pass)."""
+    (dL/dx and dL/dw each cost as much as the forward pass), counted as a plain convolution
+    does them. nn's Winograd convolutions do 2.25x fewer, so for the CNN this is an effective
+    rate, comparable with PyTorch's work but not with SGEMM's."""
     x = np.zeros((1, *image_shape), np.float32)
     flops = 0
     for layer in model.layers:

@@ -2,8 +2,9 @@
 
 Read it in this order: layers.py (the layer contract and every layer), losses.py, optim.py,
 model.py (a model is a list of layers; files), parallel.py (a training step on every core),
-kernels.py (the compiled hot loops beside their
-NumPy twins), gradcheck.py (how we know each backward is right), data.py (MNIST's IDX files).
+kernels.py (the compiled hot loops beside their NumPy twins), winograd.py and direct.py (two
+faster ways to convolve, for the shapes of a CNN's 3x3 layers), gradcheck.py (how we know each
+backward is right), data.py (MNIST's IDX files).
 
     import nn
     model = nn.load("weights/mnist_cnn.npz")

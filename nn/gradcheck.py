@@ -42,7 +42,8 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
 def check_layer(layer, x: np.ndarray, seed: int = 0, h: float = 1e-5,
                 forward=None) -> dict[str, float]:
     """Compare a layer's backward with numerical gradients; return the relative error for the
-    input ("x") and for every parameter. Cast the layer's params and x to float64 first.
+    input ("x", unless the layer's input_grad is False) and for every parameter. Cast the
+    layer's params and x to float64 first.
 
     `forward(x)` overrides how the layer is called (e.g. to fix a Dropout mask); by default it
     is `layer.forward(x, train=True)`.
@@ -58,8 +59,10 @@ def check_layer(layer, x: np.ndarray, seed: int = 0, h: float = 1e-5,
 
     forward(x)
     dx = layer.backward(g)
-    analytic = {"x": dx, **{k: v.copy() for k, v in layer.grads.items()}}
-    numeric = {"x": numerical_gradient(loss, x, h)}
+    analytic = {k: v.copy() for k, v in layer.grads.items()}
+    numeric = {}
+    if dx is not None:  # a layer with input_grad False returns none
+        analytic["x"], numeric["x"] = dx, numerical_gradient(loss, x, h)
     for k, p in layer.params.items():
         numeric[k] = numerical_gradient(loss, p, h)
     return {k: relative_error(analytic[k], numeric[k]) for k in analytic}

@@ -21,6 +21,9 @@ What lives here, and why it needs compiling:
   relu_forward/back      one pass instead of NumPy's two (compare, then select).
 
 Conventions: float32 arrays, C-contiguous (the Python callers in layers.py make them so).
+Convolutions have two more kernels of their own, each a module with its own explanation:
+winograd.py (3x3 filters over many channels) and direct.py (3x3 filters over one channel);
+Adam's update is one kernel beside Adam in optim.py.
 
 Why no `prange`: the cores are used one level up. In training, nn.DataParallel runs slices
 of a batch on one thread per core, each with its own kernels and single-threaded BLAS, so a
@@ -322,3 +325,4 @@ def relu_backward(dout, out):
 def relu_backward_reference(dout, out):
     """NumPy twin of `relu_backward`."""
     return np.where(out > 0, dout, 0).astype(dout.dtype)
+

@@ -1,6 +1,6 @@
 """Where a training step's time goes: each layer's forward and backward, on one core.
 
-    python -m scripts.profile_step                 # the default CNN, slices of 32, 64 images
+    python -m scripts.profile_step                 # the committed CNN, slices of 32, 64 images
     python -m scripts.profile_step --images 128 --slice 128
 
 Runs what one thread of nn.DataParallel runs (one BLAS thread, layers in chunks, the images
@@ -23,13 +23,14 @@ def main(argv=None) -> int:
     p.add_argument("--images", type=int, default=64, help="images one thread handles per step")
     p.add_argument("--slice", type=int, default=32, help="images per slice (DataParallel)")
     p.add_argument("--chunk", type=int, default=4, help="images per convolution multiply")
+    p.add_argument("--hidden", type=int, default=256, help="the CNN's hidden units (train.py's)")
     p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args(argv)
 
     rng = np.random.default_rng(0)
     x = rng.random((args.images, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, args.images)
-    model = nn.cnn(seed=0)
+    model = nn.cnn(seed=0, hidden=args.hidden)
     nn.DataParallel(model, workers=1, chunk=args.chunk)  # sets layer.chunk, keeps freed memory
     clock = time.thread_time
     forward = np.zeros((args.repeats, len(model.layers)))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nn import kernels
+from nn import direct, kernels, winograd
 
 # (N, C, H, W, K, stride, pad): odd sizes, stride 2, padding, a kernel as big as the image
 CONV_CASES = [
@@ -81,3 +81,84 @@ def test_relu_kernels_match_reference(shape):
     dout = rng.normal(size=shape).astype(np.float32)
     np.testing.assert_array_equal(kernels.relu_backward(dout, out),
                                   kernels.relu_backward_reference(dout, out))
+
+
+# ----------------------------------------------------------------------------- Winograd
+# (N, C, F, H, W): one tile, odd counts of images, channels and filters, non-square images
+WINOGRAD_CASES = [(1, 1, 1, 2, 2), (3, 5, 7, 6, 10), (2, 32, 64, 14, 14), (5, 2, 3, 8, 4)]
+
+
+@pytest.mark.parametrize("N, C, F, H, W", WINOGRAD_CASES)
+def test_winograd_input_transforms_match_reference(N, C, F, H, W):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(N, C, H, W)).astype(np.float32)
+    T = N * H * W // 4
+    v, v_ref = np.empty((2, 16, T, C), np.float32)
+    winograd.input_transform(x, v)
+    winograd.input_transform_reference(x, v_ref)
+    np.testing.assert_allclose(v, v_ref, rtol=1e-6, atol=1e-6)
+
+    dv = rng.normal(size=(16, T, C)).astype(np.float32)
+    dx, dx_ref = np.empty_like(x), np.empty_like(x)
+    winograd.input_transform_backward(dv, dx)
+    winograd.input_transform_backward_reference(dv, dx_ref)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("N, C, F, H, W", WINOGRAD_CASES)
+def test_winograd_output_transforms_match_reference(N, C, F, H, W):
+    rng = np.random.default_rng(7)
+    T = N * H * W // 4
+    m = rng.normal(size=(16, T, F)).astype(np.float32)
+    b = rng.normal(size=F).astype(np.float32)
+    out, out_ref = np.empty((2, N, F, H, W), np.float32)
+    winograd.output_transform(m, b, out)
+    winograd.output_transform_reference(m, b, out_ref)
+    np.testing.assert_allclose(out, out_ref, rtol=1e-5, atol=1e-5)
+
+    dout = rng.normal(size=(N, F, H, W)).astype(np.float32)
+    dm, dm_ref = np.empty((2, 16, T, F), np.float32)
+    db, db_ref = np.ones((2, F), np.float32)
+    winograd.output_transform_backward(dout, dm, db)
+    winograd.output_transform_backward_reference(dout, dm_ref, db_ref)
+    np.testing.assert_allclose(dm, dm_ref, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(db, db_ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("N, C, F, H, W", WINOGRAD_CASES)
+def test_winograd_backward_transforms_are_the_adjoints(N, C, F, H, W):
+    """<transform(a), b> == <a, transform_backward(b)>, in float64, for all three transforms."""
+    rng = np.random.default_rng(8)
+    T = N * H * W // 4
+    x, dv = rng.normal(size=(N, C, H, W)), rng.normal(size=(16, T, C))
+    v, dx = np.empty((16, T, C)), np.empty_like(x)
+    winograd.input_transform(x, v)
+    winograd.input_transform_backward(dv, dx)
+    assert np.sum(v * dv) == pytest.approx(np.sum(x * dx), rel=1e-10)
+
+    m, b, dout = rng.normal(size=(16, T, F)), rng.normal(size=F), rng.normal(size=(N, F, H, W))
+    out, dm, db = np.empty_like(dout), np.empty_like(m), np.zeros(F)
+    winograd.output_transform(m, b, out)
+    winograd.output_transform_backward(dout, dm, db)
+    assert np.sum(out * dout) == pytest.approx(np.sum(m * dm) + np.sum(b * db), rel=1e-10)
+
+    w, du = rng.normal(size=(F, C, 3, 3)), rng.normal(size=(16, C, F))
+    lhs = np.sum(winograd.weight_transform(w) * du)
+    assert lhs == pytest.approx(np.sum(w * winograd.weight_transform_backward(du)), rel=1e-10)
+
+
+# ----------------------------------------------------------------------------- direct
+@pytest.mark.parametrize("N, F, H, W, pad", [(1, 1, 3, 3, 0), (3, 5, 7, 9, 1), (2, 32, 28, 28, 1),
+                                             (2, 3, 5, 4, 2)])
+def test_direct_convolution_matches_reference(N, F, H, W, pad):
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(N, 1, H, W)).astype(np.float32)
+    w = rng.normal(size=(F, 1, 3, 3)).astype(np.float32)
+    b = rng.normal(size=F).astype(np.float32)
+    out = direct.conv3x3_forward(x, w, b, pad)
+    np.testing.assert_allclose(out, direct.conv3x3_forward_reference(x, w, b, pad),
+                               rtol=1e-5, atol=1e-5)
+    dout = rng.normal(size=out.shape).astype(np.float32)
+    for fast, slow in zip(direct.conv3x3_backward(x, dout, pad),
+                          direct.conv3x3_backward_reference(x, dout, pad)):
+        np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-3)
