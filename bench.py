@@ -4,6 +4,7 @@ the same models in PyTorch if installed.
     python bench.py                # human-readable table
     python bench.py --json         # ... and one JSON object as the last line
     python bench.py --server       # also the HTTP API (latency, requests/s with 8 clients)
+    python bench.py --train        # also time `python train.py` afresh (about 3 minutes)
 
 For each model: a full training step at batch 128 (forward, backward, Adam), single-image
 inference latency (median and p99) and batch-256 inference throughput. PyTorch, when installed
@@ -17,6 +18,9 @@ of neighbouring steps is printed too. nn also reports the GFLOP/s its training s
 achieves against NumPy's own SGEMM on this machine, which is the ceiling for a library whose
 heavy lifting is matrix multiplies (for the CNN an effective rate: the work of a plain
 convolution, which Winograd's algorithm does with fewer multiplies; see train_flops).
+Time to accuracy: the wall time and MNIST test accuracy in the report of the model --weights
+names (train.py writes it beside the weights), or, with --train, of a `python train.py` run
+made now into a temporary folder (extra arguments after --train go to train.py).
 
 On machines where OPENBLAS_CORETYPE is set (it pins OpenBLAS to older kernels), run
 `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench.py` to measure what users get.
@@ -29,7 +33,9 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -176,7 +182,10 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--repeats", type=int, default=30, help="training steps timed per model")
     p.add_argument("--server", action="store_true", help="also benchmark the HTTP API")
-    p.add_argument("--weights", default="weights/mnist_cnn.npz", help="model for --server")
+    p.add_argument("--weights", default="weights/mnist_cnn.npz",
+                   help="model for --server, whose report gives the time to accuracy")
+    p.add_argument("--train", nargs=argparse.REMAINDER, metavar="ARGS",
+                   help="also run `python train.py ARGS` now and time it to its accuracy")
     args = p.parse_args(argv)
 
     threads = os.cpu_count() or 1
@@ -223,6 +232,7 @@ def main(argv=None) -> int:
     }
     if args.server:
         summary["server"] = bench_server(args.weights)
+    summary["time_to_accuracy"] = time_to_accuracy(args.weights, args.train)
     if args.json:
         print(json.dumps(summary))
     return 0
@@ -237,6 +247,36 @@ def bench_server(weights: str) -> dict:
     lines = result.stdout.rstrip().splitlines()
     print("\n".join(lines[:-1]))
     return json.loads(lines[-1])
+
+
+def time_to_accuracy(weights: str, train_args: list[str] | None) -> dict | None:
+    """Wall time and MNIST test accuracy of a training run: from the report beside `weights`,
+    and with `train_args` (a list, maybe empty) of `python train.py ARGS` run now."""
+    print()
+    found = {}
+    report = Path(weights).with_suffix(".json")
+    if report.is_file():
+        r = json.loads(report.read_text())
+        found["report"] = {"command": r.get("command"), "wall_time_s": r.get("wall_time_s"),
+                           "test_accuracy": r.get("test_accuracy")}
+        print(f"time to accuracy, {report}: {r['wall_time_s']:.0f} s wall to "
+              f"{r['test_accuracy']:.2%} MNIST test (`{r.get('command')}`, {r.get('cpu')})")
+    else:
+        print(f"time to accuracy: no report at {report} (train.py writes one beside the weights)")
+    if train_args is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "bench.npz"
+            command = [sys.executable, str(Path(__file__).resolve().parent / "train.py"),
+                       *train_args, "--out", str(out)]
+            print(f"running python train.py {' '.join(train_args + ['--out', str(out)])} ...",
+                  flush=True)
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            r = json.loads(out.with_suffix(".json").read_text())
+        found["now"] = {"command": "python train.py " + " ".join(train_args),
+                        "wall_time_s": r["wall_time_s"], "test_accuracy": r["test_accuracy"]}
+        print(f"time to accuracy, now: {r['wall_time_s']:.0f} s wall to "
+              f"{r['test_accuracy']:.2%} MNIST test")
+    return found or None
 
 
 def print_table(name: str, r: dict, sgemm: float) -> None:
