@@ -38,6 +38,16 @@ def _padded(x, n, pad, xp):
 
 
 @njit(cache=True, nogil=True)
+def _taps(xp, Wp, L):
+    """The 9 views of the flat buffer xp under taps (0, 0), (0, 1), ... (2, 2) of L pixels:
+    tap (kh, kw) of the pixel at q is xp[q + kh*Wp + kw]."""
+    r1, r2 = Wp, 2 * Wp
+    return (xp[0:L], xp[1:1 + L], xp[2:2 + L],
+            xp[r1:r1 + L], xp[r1 + 1:r1 + 1 + L], xp[r1 + 2:r1 + 2 + L],
+            xp[r2:r2 + L], xp[r2 + 1:r2 + 1 + L], xp[r2 + 2:r2 + 2 + L])
+
+
+@njit(cache=True, nogil=True)
 def conv3x3_forward(x, w, b, pad):
     """x (N, 1, H, W), w (F, 1, 3, 3), b (F,) -> out (N, F, H + 2*pad - 2, W + 2*pad - 2)."""
     N, _, H, W = x.shape
@@ -45,16 +55,13 @@ def conv3x3_forward(x, w, b, pad):
     Hp, Wp = H + 2 * pad, W + 2 * pad
     OH, OW = Hp - 2, Wp - 2
     L = (OH - 1) * Wp + OW                    # from the first output pixel to the last
-    r1, r2 = Wp, 2 * Wp                       # where taps kh = 1 and 2 start
     out = np.empty((N, F, OH, OW), dtype=x.dtype)
     xp = np.zeros(Hp * Wp, dtype=x.dtype)     # the border stays 0: the padding
     y = np.empty(OH * Wp, dtype=x.dtype)
     for n in range(N):
         _padded(x, n, pad, xp)
         # tap (kh, kw) of every output pixel: the buffer shifted by kh rows and kw columns
-        s0, s1, s2 = xp[0:L], xp[1:1 + L], xp[2:2 + L]
-        s3, s4, s5 = xp[r1:r1 + L], xp[r1 + 1:r1 + 1 + L], xp[r1 + 2:r1 + 2 + L]
-        s6, s7, s8 = xp[r2:r2 + L], xp[r2 + 1:r2 + 1 + L], xp[r2 + 2:r2 + 2 + L]
+        s0, s1, s2, s3, s4, s5, s6, s7, s8 = _taps(xp, Wp, L)
         for f in range(F):
             k, bias = w[f, 0], b[f]
             k0, k1, k2, k3, k4 = k[0, 0], k[0, 1], k[0, 2], k[1, 0], k[1, 1]
@@ -96,16 +103,13 @@ def conv3x3_backward(x, dout, pad):
     F, OH, OW = dout.shape[1], dout.shape[2], dout.shape[3]
     Hp, Wp = H + 2 * pad, W + 2 * pad
     L = (OH - 1) * Wp + OW
-    r1, r2 = Wp, 2 * Wp
     dw = np.zeros((F, 1, 3, 3), dtype=x.dtype)
     db = np.zeros(F, dtype=x.dtype)
     xp = np.zeros(Hp * Wp, dtype=x.dtype)
     g = np.zeros(OH * Wp, dtype=x.dtype)      # one gradient plane; the gaps stay 0
     for n in range(N):
         _padded(x, n, pad, xp)
-        s0, s1, s2 = xp[0:L], xp[1:1 + L], xp[2:2 + L]
-        s3, s4, s5 = xp[r1:r1 + L], xp[r1 + 1:r1 + 1 + L], xp[r1 + 2:r1 + 2 + L]
-        s6, s7, s8 = xp[r2:r2 + L], xp[r2 + 1:r2 + 1 + L], xp[r2 + 2:r2 + 2 + L]
+        s0, s1, s2, s3, s4, s5, s6, s7, s8 = _taps(xp, Wp, L)
         for f in range(F):
             for h in range(OH):
                 gr, src = g[h * Wp:h * Wp + OW], dout[n, f, h]
