@@ -257,8 +257,8 @@ def time_to_accuracy(weights: str, train_args: list[str] | None) -> dict | None:
     report = Path(weights).with_suffix(".json")
     if report.is_file():
         r = json.loads(report.read_text())
-        found["report"] = {"command": r.get("command"), "wall_time_s": r.get("wall_time_s"),
-                           "test_accuracy": r.get("test_accuracy")}
+        found["report"] = {"command": r.get("command"), "wall_time_s": r["wall_time_s"],
+                           "test_accuracy": r["test_accuracy"]}
         print(f"time to accuracy, {report}: {r['wall_time_s']:.0f} s wall to "
               f"{r['test_accuracy']:.2%} MNIST test (`{r.get('command')}`, {r.get('cpu')})")
     else:
@@ -268,8 +268,7 @@ def time_to_accuracy(weights: str, train_args: list[str] | None) -> dict | None:
             out = Path(folder) / "bench.npz"
             command = [sys.executable, str(Path(__file__).resolve().parent / "train.py"),
                        *train_args, "--out", str(out)]
-            print(f"running python train.py {' '.join(train_args + ['--out', str(out)])} ...",
-                  flush=True)
+            print(f"running python train.py {' '.join(command[2:])} ...", flush=True)
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             r = json.loads(out.with_suffix(".json").read_text())
         found["now"] = {"command": "python train.py " + " ".join(train_args),
