@@ -102,7 +102,10 @@ def to_mnist(ink: np.ndarray, *, normalise_pen: bool = True,
     if box is None or max(box[1] - box[0], box[3] - box[2]) < speck:
         raise BlankDrawingError("The canvas is empty: draw a digit first.")
     crop, work, mask = _crop(ink, box)
-    if stroke_width(np.where(mask, work, 0.0)) > DOT_RATIO * max(work.shape):
+    # Framed, so the outline along the crop's edges counts: measured as cropped, real writers'
+    # digits drawn with a pen a quarter of their size came out 0.31 of their size wide instead of
+    # 0.28 (0.42 instead of 0.34 for the widest tenth), and one in thirty was refused as a blot.
+    if stroke_width(np.pad(np.where(mask, work, 0.0), 2)) > DOT_RATIO * max(work.shape):
         raise BlankDrawingError("There is only a dot or a blot on the canvas: draw a digit first.")
     skeleton = thin(mask) if normalise_pen else np.zeros_like(mask)
     thick = _redraw(mask, skeleton) if normalise_pen else None

@@ -30,8 +30,8 @@ def stroke_width(ink: np.ndarray) -> float:
 
     Any shape works. np.gradient needs two pixels along each axis, so a map one pixel thick (a
     thin straight stroke cropped to its ink) is framed with background along that axis, where its
-    outline is. Thicker maps are measured as they are: the blank-drawing threshold of
-    digits.preprocess (DOT_RATIO) was set on that estimate, ink touching the edges included.
+    outline is. Thicker maps are measured as they are: ink touching an edge has no outline there,
+    so frame a cropped drawing with two pixels of background first (digits.preprocess does).
     """
     ink = np.asarray(ink, dtype=np.float64)
     if min(ink.shape) < 2:

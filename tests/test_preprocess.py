@@ -193,6 +193,21 @@ def test_blank_or_nearly_blank_drawing_is_refused(name):
         preprocess(BLANKS[name]())
 
 
+def _narrow_eight(half_width: float) -> list:
+    t = np.linspace(0, 2 * np.pi, 40)
+    return [list(zip(0.5 + half_width * np.sin(t), 0.27 - 0.22 * np.cos(t), strict=True)),
+            list(zip(0.5 + (half_width + 0.04) * np.sin(t), 0.73 + 0.25 * np.cos(t), strict=True))]
+
+
+@pytest.mark.parametrize("half_width, side, pen", [(0.1, 75, 25), (0.15, 70, 30), (0.15, 60, 30)])
+def test_a_narrow_eight_drawn_small_with_a_thick_pen_is_a_digit_not_a_blot(half_width, side, pen):
+    # Its loops fill in, and cropped to its ink it touches every edge: measured without the
+    # outline along those edges its pen looked over half its size, and it was refused.
+    x = preprocess(png(draw(_narrow_eight(half_width), box=(90, 90, side), pen=pen),
+                       transparent=True))
+    assert max(bbox_size(x)) in (BOX_SIDE - 1, BOX_SIDE, BOX_SIDE + 1)
+
+
 # ------------------------------------------------------------------------------------------------
 # bad arrays
 
