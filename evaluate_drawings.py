@@ -73,6 +73,9 @@ UNIPEN_PEN = (8.0, 30.0)
 UNIPEN_PEN_BUCKETS = ((8, 12, "8-12 px"), (12, 18, "12-18 px"), (18, 24, "18-24 px"),
                       (24, 31, "24-30 px"))
 UNIPEN_SIZE_BUCKETS = ((0.4, 0.55, "40-55%"), (0.55, 0.7, "55-70%"), (0.7, 0.91, "70-90%"))
+# the pen as a share of the digit's longer side: a thick pen on a small digit fills its loops
+UNIPEN_SHARE_BUCKETS = ((0.0, 0.1, "<10%"), (0.1, 0.15, "10-15%"), (0.15, 0.2, "15-20%"),
+                        (0.2, 0.26, "20-25%"))
 
 
 def sample_conditions(rng: np.random.Generator) -> dict:
@@ -210,7 +213,8 @@ def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
 
     Returns: {"n", "strokes": {...}, "png": {...}} where each form has "accuracy", "blank",
              "by_digit", "by_lab" and "confusion" (rows true, columns predicted), and "png"
-             also "by_pen", "by_size", "by_background"; "ms_per_preprocess" for each form.
+             also "by_pen", "by_size", "by_pen_share" (the pen over the digit's size) and
+             "by_background"; "ms_per_preprocess" for each form.
     """
     rng = np.random.default_rng(seed)
     conds = [unipen_conditions(rng) for _ in digits]
@@ -248,6 +252,9 @@ def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
             result["by_size"] = _grouped(correct, [bucket_of(c["size"], UNIPEN_SIZE_BUCKETS)
                                                    for c in conds],
                                          [b[2] for b in UNIPEN_SIZE_BUCKETS])
+            result["by_pen_share"] = _grouped(
+                correct, [bucket_of(c["pen"] / (c["size"] * UNIPEN_CANVAS), UNIPEN_SHARE_BUCKETS)
+                          for c in conds], [b[2] for b in UNIPEN_SHARE_BUCKETS])
             result["by_background"] = _grouped(correct, [c["background"] for c in conds],
                                                list(BACKGROUNDS))
         forms[form] = result
@@ -310,7 +317,7 @@ def _print_unipen(r: dict) -> None:
         f = r[form]
         print(f"  as {form:<8} {f['accuracy']:.2%}  (refused as blank: {f['blank']}; "
               f"{f['ms_per_preprocess']:.2f} ms preprocessing)")
-        for key in ("by_digit", "by_pen", "by_size", "by_background", "by_lab"):
+        for key in ("by_digit", "by_pen", "by_size", "by_pen_share", "by_background", "by_lab"):
             if key in f:
                 cells = ", ".join(f"{name} {v['accuracy']:.1%}" for name, v in f[key].items())
                 print(f"    {key[3:]:<10} {cells}")

@@ -128,3 +128,44 @@ def test_committed_model_reads_drawn_mnist_digits_well_above_chance(tmp_path, mn
     assert report["mnist_accuracy"] > 0.9
     assert set(report["by_background"]) == set(ev.BACKGROUNDS)
     assert len(list(tmp_path.glob("*_canvas.png"))) == 32
+
+
+def write_unipen_test_split(folder: Path, per_digit: int = 3) -> None:
+    """A small test.jsonl.gz in UNIPEN's format: digits of digits/synthetic.py's style programs,
+    in tablet units (y down), by two writers of two labs."""
+    import gzip
+
+    from digits.synthetic import DIGITS as STYLES
+    rng = np.random.default_rng(0)
+    lines = []
+    for k in range(per_digit * 10):
+        label, lab, writer = k % 10, ("apb", "ced")[k % 2], f"writer{k % 2}"
+        strokes = [(np.asarray(s, dtype=np.float64) * 900 + 50).round().tolist()
+                   for s in STYLES[label](rng)]
+        lines.append(json.dumps({"label": label, "writer": f"{lab}-{writer}", "strokes": strokes,
+                                 "id": f"unipen-1a/{lab}/{writer}/{k:04d}"}))
+    with gzip.open(folder / "test.jsonl.gz", "wt") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def test_the_unipen_evaluation_scores_strokes_and_pngs_with_its_breakdowns(tmp_path):
+    write_unipen_test_split(tmp_path)
+    weights = REPO / "weights" / "mnist_cnn.npz"
+    result = run("--unipen", str(tmp_path), "--weights", str(weights), "--json",
+                 "--mistakes", str(tmp_path / "sheet.png"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["n"] == 30
+    for form in ("strokes", "png"):
+        r = report[form]
+        assert r["accuracy"] > 0.8  # chance is 0.1
+        assert list(r["by_digit"]) == list("0123456789")
+        assert all(v["n"] == 3 for v in r["by_digit"].values())
+        assert list(r["by_lab"]) == ["apb", "ced"]
+        assert np.array(r["confusion"]).sum() + r["blank"] == 30
+        assert Image.open(tmp_path / f"sheet_{form}.png").format == "PNG"
+        assert f"as {form}" in result.stdout
+    for key, buckets in [("by_pen", ev.UNIPEN_PEN_BUCKETS), ("by_size", ev.UNIPEN_SIZE_BUCKETS),
+                         ("by_pen_share", ev.UNIPEN_SHARE_BUCKETS)]:
+        assert list(report["png"][key]) == [b[2] for b in buckets]
+        assert sum(v["n"] for v in report["png"][key].values()) == 30
