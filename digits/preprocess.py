@@ -111,13 +111,10 @@ def to_mnist(ink: np.ndarray, *, normalise_pen: bool = True,
     if box is None or max(box[1] - box[0], box[3] - box[2]) < speck:
         raise BlankDrawingError("The canvas is empty: draw a digit first.")
     crop, work, mask = _crop(ink, box)
-    # Framed, so the outline along the crop's edges counts: measured as cropped, real writers'
-    # digits drawn with a pen a quarter of their size came out 0.31 of their size wide instead of
-    # 0.28 (0.42 instead of 0.34 for the widest tenth), and one in thirty was refused as a blot.
-    pen = stroke_width(np.pad(np.where(mask, work, 0.0), 2)) / max(work.shape)
-    if pen > DOT_RATIO:
+    pen_share = stroke_width(np.where(mask, work, 0.0)) / max(work.shape)
+    if pen_share > DOT_RATIO:
         raise BlankDrawingError("There is only a dot or a blot on the canvas: draw a digit first.")
-    redraw_pen = normalise_pen and pen <= BOLD_PEN
+    redraw_pen = normalise_pen and pen_share <= BOLD_PEN
     skeleton = thin(mask) if redraw_pen else np.zeros_like(mask)
     thick = _redraw(mask, skeleton) if redraw_pen else None
     if thick is None:  # a blob, not strokes (or not asked): no pen width to fix, keep it as drawn

@@ -28,14 +28,17 @@ def stroke_width(ink: np.ndarray) -> float:
     P = 2L + pi w, hence pi/2 w^2 - P w + 2A = 0 and w = (P - sqrt(P^2 - 4 pi A)) / pi. It is exact
     for a straight stroke and for a dot, and a little high for loops (about w^2 / L).
 
-    Any shape works. np.gradient needs two pixels along each axis, so a map one pixel thick (a
-    thin straight stroke cropped to its ink) is framed with background along that axis, where its
-    outline is. Thicker maps are measured as they are: ink touching an edge has no outline there,
-    so frame a cropped drawing with two pixels of background first (digits.preprocess does).
+    Any shape works: everything outside the map counts as background, so ink touching an edge
+    (a drawing cropped to its ink) has its whole outline measured. The map is framed with two
+    pixels of background, as np.gradient's central differences need to see a step whole; along
+    an axis one pixel thick (a thin straight stroke cropped and shrunk) with one, where the
+    one-sided difference at the frame counts each side of the pixel in full. Measured as cropped,
+    without the frame, real writers' digits drawn with a pen a quarter of their size came out
+    0.31 of their size wide instead of 0.28 (0.42 instead of 0.34 for the widest tenth), and one
+    in thirty was refused as a blot (digits.preprocess, DOT_RATIO).
     """
     ink = np.asarray(ink, dtype=np.float64)
-    if min(ink.shape) < 2:
-        ink = np.pad(ink, [(1, 1) if side < 2 else (0, 0) for side in ink.shape])
+    ink = np.pad(ink, [(1, 1) if side < 2 else (2, 2) for side in ink.shape])
     gy, gx = np.gradient(ink)  # (H, W) each
     perimeter = float(np.sqrt(gx * gx + gy * gy).sum())
     area = float(ink.sum())
