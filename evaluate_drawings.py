@@ -6,6 +6,8 @@ on a transparent background, and above all written by other people. Two evaluati
 
     python evaluate_drawings.py --unipen ../shared/unipen   # real writers: UNIPEN's test split
     python evaluate_drawings.py --unipen DIR --mistakes docs/unipen_mistakes.png --json
+    python evaluate_drawings.py --unipen DIR --holdout 2/4 --weights fold2.npz  # held-out
+                                       # training writers (train.py --unipen-holdout 2/4)
     python evaluate_drawings.py                          # 2000 MNIST test digits drawn again
     python evaluate_drawings.py --n 500 --seed 1 --json  # last line: one JSON object
     python evaluate_drawings.py --save-examples runs/drawn   # PNGs a person can look at
@@ -16,7 +18,9 @@ was trained on, each sent twice: as its strokes (what the page sends, ``preproce
 as a canvas PNG drawn like a person's (``digits.canvas``: 280 px canvas, the digit 40-90% of it,
 anywhere, pen 8-30 px at most a quarter of the digit, a transparent, white or black background,
 ``preprocess``). Accuracy per digit, pen, size, background and writer's lab, the confusion
-matrices, and with --mistakes a sheet of every mistake.
+matrices, and with --mistakes a sheet of every mistake. With --holdout K/N the same for the
+training writers a model was trained without (``train.py --unipen-holdout K/N``, IBM's left
+out as in training): what scripts/crossval_unipen.py scores, fold by fold.
 
 MNIST (``evaluate``): MNIST *test* digits traced to a one-pixel skeleton
 (``digits.strokes.trace``), drawn again as pen strokes on a canvas under random conditions, then
@@ -50,7 +54,7 @@ from digits.canvas import render as render_strokes
 from digits.drawing import BlankDrawingError, load_drawing
 from digits.preprocess import preprocess, strokes_to_mnist, to_mnist
 from digits.strokes import trace
-from digits.unipen import PenDigit
+from digits.unipen import NOISY_LABS, PenDigit, is_held_out, parse_holdout
 
 # ---- defaults -----------------------------------------------------------------------------------
 N = 2000  # drawings to evaluate
@@ -208,7 +212,7 @@ def unipen_png(digit: PenDigit, cond: dict) -> bytes:
 
 
 def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
-                    mistakes: Path | None = None) -> dict:
+                    mistakes: Path | None = None, name: str = "UNIPEN test") -> dict:
     """Score ``model`` on real writers' digits sent as strokes and as canvas PNGs.
 
     Returns: {"n", "strokes": {...}, "png": {...}} where each form has "accuracy", "blank",
@@ -262,8 +266,8 @@ def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
             wrong = np.flatnonzero(~correct)
             _mistake_sheet(mistakes.with_name(f"{mistakes.stem}_{form}{mistakes.suffix}"),
                            [pngs[i] for i in wrong], x[wrong], truth[wrong], guess[wrong],
-                           probs[wrong], f"UNIPEN test, sent as {form}")
-    return {"n": len(digits), "seed": seed, **forms}
+                           probs[wrong], f"{name}, sent as {form}")
+    return {"n": len(digits), "seed": seed, "name": name, **forms}
 
 
 def _grouped(correct: np.ndarray, keys: list[str], names: list[str]) -> dict:
@@ -312,7 +316,7 @@ def _mistake_sheet(path: Path, pngs: list[bytes], seen: np.ndarray, truth: np.nd
 
 
 def _print_unipen(r: dict) -> None:
-    print(f"UNIPEN test: {r['n']} digits of real writers (seed {r['seed']})")
+    print(f"{r['name']}: {r['n']} digits of real writers (seed {r['seed']})")
     for form in ("strokes", "png"):
         f = r[form]
         print(f"  as {form:<8} {f['accuracy']:.2%}  (refused as blank: {f['blank']}; "
@@ -379,12 +383,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="also score the canvas resized to 28x28, and no pen normalisation")
     parser.add_argument("--unipen", type=Path, default=None, metavar="DIR",
                         help="evaluate on UNIPEN's test writers in DIR instead of MNIST")
+    parser.add_argument("--holdout", default=None, metavar="K/N",
+                        help="with --unipen: score the training writers held out by train.py "
+                             "--unipen-holdout K/N instead of the test writers")
     parser.add_argument("--mistakes", type=Path, default=None, metavar="PNG",
                         help="with --unipen: write a sheet of the mistakes (PNG_strokes.png, "
                              "PNG_png.png)")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
+    if args.holdout is not None:
+        if args.unipen is None:
+            parser.error("--holdout needs --unipen DIR")
+        try:
+            parse_holdout(args.holdout)
+        except ValueError as err:
+            parser.error(f"--holdout: {err}")
 
     import nn  # here, not at the top: `--help` should not compile numba kernels
     from digits.mnist import resolve_data_dir
@@ -392,15 +406,23 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         model = nn.load(args.weights)
-        if args.unipen is not None:
-            pen_digits = load_unipen(args.unipen, "test")
+        if args.holdout is not None:
+            pen_digits = [d for d in load_unipen(args.unipen, "train")
+                          if d.lab not in NOISY_LABS and is_held_out(d.writer, args.holdout)]
+            name = f"UNIPEN training writers held out ({args.holdout})"
+        elif args.unipen is not None:
+            pen_digits, name = load_unipen(args.unipen, "test"), "UNIPEN test"
         else:
             images, labels = nn.data.load_mnist(resolve_data_dir(args.data_dir), "test")
     except (OSError, ValueError) as err:
         print(f"evaluate_drawings.py: {err}", file=sys.stderr)
         return 1
     if args.unipen is not None:
-        report = evaluate_unipen(model, pen_digits, args.seed, args.mistakes)
+        if not pen_digits:
+            print(f"evaluate_drawings.py: no UNIPEN digits to score in {args.unipen} "
+                  f"({name})", file=sys.stderr)
+            return 1
+        report = evaluate_unipen(model, pen_digits, args.seed, args.mistakes, name)
         report["weights"] = str(args.weights)
         _print_unipen(report)
         if args.json:

@@ -24,7 +24,6 @@ run ends with the same weights as an uninterrupted one with the same seed.
 import argparse
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import platform
@@ -44,7 +43,14 @@ from digits.preprocess import strokes_to_mnist
 from digits.report import cpu_name, plot_all
 from digits.store import StoreError, read_drawings
 from digits.synthetic import synthetic_digits
-from digits.unipen import load_unipen, resolve_unipen_dir
+from digits.unipen import (
+    NOISY_LABS,
+    VALIDATION,
+    is_held_out,
+    load_unipen,
+    parse_holdout,
+    resolve_unipen_dir,
+)
 
 
 def option(default, help: str, low=None):
@@ -78,6 +84,9 @@ class Config:
                                           "../shared/unipen/, else MNIST only")
     unipen_copies: int = option(1, "drawings of each UNIPEN training digit, each by a random "
                                    "hand (0: no UNIPEN)", low=0)
+    unipen_holdout: str = option(VALIDATION, "UNIPEN training writers kept out of training for "
+                                        "validation: K/N keeps those whose id hashes to K mod N "
+                                        "(scripts/crossval_unipen.py runs every K)")
     drawings: str | None = option(None, "also train on the drawings people labelled on the page: "
                                         "the SQLite file of serve.py --db")
     seed: int = option(0, "seed of every random choice: the same seed, the same run")
@@ -124,6 +133,10 @@ def parse_args(argv=None) -> tuple[Config, bool]:
         p.error(f"--ema must be in [0, 1), got {config.ema}")
     if not config.out.endswith(".npz"):
         p.error(f"--out must end in .npz, got {config.out}")
+    try:
+        parse_holdout(config.unipen_holdout)
+    except ValueError as e:
+        p.error(f"--unipen-holdout: {e}")
     return config, resume
 
 
@@ -153,12 +166,6 @@ class Data:
     drawings_upto: int = 0  # the last id of the labelled drawings added (0 without --drawings)
 
 
-NOISY_LABS = ("ibm",)  # UNIPEN labs left out of training (see add_unipen)
-
-
-def is_validation_writer(writer: str) -> bool:
-    """About one UNIPEN training writer in seven, the same ones in every run."""
-    return int(hashlib.sha256(writer.encode()).hexdigest(), 16) % 7 == 0
 
 
 def load_data(config: Config, drawings_upto: int | None = None) -> Data:
@@ -220,8 +227,8 @@ def add_unipen(data: Data, config: Config) -> None:
     # IBM's writers are left out: about 6% of their labels are stroke fragments (the stem of a 4
     # labelled 4, the slash of a 0 labelled 0), which teach the network to call a stick a 4.
     pen_digits = [d for d in pen_digits if d.lab not in NOISY_LABS]
-    train = [d for d in pen_digits if not is_validation_writer(d.writer)]
-    val = [d for d in pen_digits if is_validation_writer(d.writer)]
+    train = [d for d in pen_digits if not is_held_out(d.writer, config.unipen_holdout)]
+    val = [d for d in pen_digits if is_held_out(d.writer, config.unipen_holdout)]
     rng = np.random.default_rng([config.seed, 2])
     drawn = np.concatenate([handwriting_images([d.strokes for d in train], rng)
                             for _ in range(config.unipen_copies)]).reshape(-1, 28, 28)

@@ -106,6 +106,8 @@ def test_ctrl_c_leaves_a_checkpoint_and_says_how_to_resume(tmp_path, mnist_dir, 
     (["--batch-size", "x"], "invalid int value"),
     (["--out", "model.pt"], "--out must end in .npz"),
     (["--ema", "1"], "--ema must be in [0, 1)"),
+    (["--unipen-holdout", "4/4"], "--unipen-holdout: expected K/N with 0 <= K < N"),
+    (["--unipen-holdout", "1"], "--unipen-holdout: expected K/N"),
 ])
 def test_bad_arguments_exit_with_one_clear_line(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digits.unipen import load_unipen, resolve_unipen_dir
+from digits.unipen import is_held_out, load_unipen, parse_holdout, resolve_unipen_dir
 
 ROW = {"source": "unipen-1a", "split": "test", "writer": "apb-Someone", "label": 7,
        "strokes": [[[10, 5], [30, 5], [18, 40]], [[12, 22], [26, 22]]],
@@ -70,3 +70,19 @@ def test_the_real_files_hold_the_writers_the_readme_promises(unipen_dir):
     assert not {d.writer for d in train} & {d.writer for d in test}  # split by writer
     assert np.bincount([d.label for d in test], minlength=10).tolist() == [
         251, 273, 254, 247, 264, 237, 213, 236, 229, 234]
+
+
+def test_held_out_folds_split_the_writers_into_disjoint_shares_of_about_equal_size():
+    writers = [f"lab-writer{i}" for i in range(400)]
+    folds = [{w for w in writers if is_held_out(w, f"{k}/4")} for k in range(4)]
+    assert set().union(*folds) == set(writers) and sum(map(len, folds)) == 400  # disjoint
+    assert all(70 <= len(fold) <= 130 for fold in folds)
+    validation = [w for w in writers if is_held_out(w)]  # train.py's default: one in seven
+    assert 35 <= len(validation) <= 80 and validation == [w for w in writers
+                                                          if is_held_out(w, "0/7")]
+
+
+@pytest.mark.parametrize("spec", ["4/4", "-1/4", "1", "a/b", "1/0", ""])
+def test_a_bad_holdout_says_what_is_expected(spec):
+    with pytest.raises(ValueError, match="expected K/N with 0 <= K < N"):
+        parse_holdout(spec)
