@@ -168,3 +168,12 @@ def test_the_unipen_evaluation_scores_strokes_and_pngs_with_its_breakdowns(tmp_p
                          ("by_pen_share", ev.UNIPEN_SHARE_BUCKETS)]:
         assert list(report["png"][key]) == [b[2] for b in buckets]
         assert sum(v["n"] for v in report["png"][key].values()) == 30
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--holdout", "1/4"], "--holdout needs --unipen DIR"),
+    (["--unipen", ".", "--holdout", "4/4"], "--holdout: expected K/N with 0 <= K < N"),
+])
+def test_a_bad_holdout_exits_2_with_one_clear_line(args, message):
+    result = run(*args)
+    assert result.returncode == 2 and message in result.stderr
