@@ -77,7 +77,7 @@ class Config:
     dropout: float = option(0.25, "dropout before the last layer (half of it after the "
                                  "convolutions)")
     augment: bool = option(True, "random slant, size and pen on every training batch")
-    synthetic: float = option(0.15, "add this fraction of digits drawn in styles MNIST lacks "
+    synthetic: float = option(0.3, "add this fraction of digits drawn in styles MNIST lacks "
                                    "(digits/synthetic.py)")
     unipen_dir: str | None = option(None, "folder of UNIPEN's train.jsonl.gz and test.jsonl.gz; "
                                           "without it $UNIPEN_DIR, else data/unipen/ or "
