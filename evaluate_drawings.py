@@ -54,7 +54,7 @@ from digits.canvas import render as render_strokes
 from digits.drawing import BlankDrawingError, load_drawing
 from digits.preprocess import preprocess, strokes_to_mnist, to_mnist
 from digits.strokes import trace
-from digits.unipen import NOISY_LABS, PenDigit, is_held_out, parse_holdout
+from digits.unipen import PenDigit, parse_holdout, split_writers
 
 # ---- defaults -----------------------------------------------------------------------------------
 N = 2000  # drawings to evaluate
@@ -407,8 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = nn.load(args.weights)
         if args.holdout is not None:
-            pen_digits = [d for d in load_unipen(args.unipen, "train")
-                          if d.lab not in NOISY_LABS and is_held_out(d.writer, args.holdout)]
+            _, pen_digits = split_writers(load_unipen(args.unipen, "train"), args.holdout)
             name = f"UNIPEN training writers held out ({args.holdout})"
         elif args.unipen is not None:
             pen_digits, name = load_unipen(args.unipen, "test"), "UNIPEN test"

@@ -43,14 +43,7 @@ from digits.preprocess import strokes_to_mnist
 from digits.report import cpu_name, plot_all
 from digits.store import StoreError, read_drawings
 from digits.synthetic import synthetic_digits
-from digits.unipen import (
-    NOISY_LABS,
-    VALIDATION,
-    is_held_out,
-    load_unipen,
-    parse_holdout,
-    resolve_unipen_dir,
-)
+from digits.unipen import VALIDATION, load_unipen, parse_holdout, resolve_unipen_dir, split_writers
 
 
 def option(default, help: str, low=None):
@@ -166,8 +159,6 @@ class Data:
     drawings_upto: int = 0  # the last id of the labelled drawings added (0 without --drawings)
 
 
-
-
 def load_data(config: Config, drawings_upto: int | None = None) -> Data:
     """MNIST's splits, the drawn digits, UNIPEN's training writers when they are there, and the
     drawings people labelled with --drawings (only those up to id drawings_upto when a resumed
@@ -224,11 +215,8 @@ def add_unipen(data: Data, config: Config) -> None:
         raise TrainingError(str(e)) from None
     if config.limit:
         pen_digits = pen_digits[:config.limit]
-    # IBM's writers are left out: about 6% of their labels are stroke fragments (the stem of a 4
-    # labelled 4, the slash of a 0 labelled 0), which teach the network to call a stick a 4.
-    pen_digits = [d for d in pen_digits if d.lab not in NOISY_LABS]
-    train = [d for d in pen_digits if not is_held_out(d.writer, config.unipen_holdout)]
-    val = [d for d in pen_digits if is_held_out(d.writer, config.unipen_holdout)]
+    # IBM's writers are left out (digits.unipen.NOISY_LABS: labels that are stroke fragments)
+    train, val = split_writers(pen_digits, config.unipen_holdout)
     rng = np.random.default_rng([config.seed, 2])
     drawn = np.concatenate([handwriting_images([d.strokes for d in train], rng)
                             for _ in range(config.unipen_copies)]).reshape(-1, 28, 28)

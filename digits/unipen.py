@@ -28,7 +28,8 @@ import numpy as np
 SPLITS = ("train", "test")
 DEFAULT_DIRS = (Path("data") / "unipen", Path("..") / "shared" / "unipen")
 # Labs left out of training and of the held-out writers' scores: about 6% of IBM's labels are
-# stroke fragments (the stem of a 4 labelled 4, the slash of a 0 labelled 0).
+# stroke fragments (the stem of a 4 labelled 4, the slash of a 0 labelled 0), which teach a
+# network to call a stick a 4.
 NOISY_LABS = ("ibm",)
 VALIDATION = "0/7"  # the training writers train.py holds out unless told otherwise
 
@@ -104,3 +105,13 @@ def is_held_out(writer: str, spec: str = VALIDATION) -> bool:
     N shares K = 0..N-1 split the writers into N disjoint folds of about equal size."""
     k, n = parse_holdout(spec)
     return int(hashlib.sha256(writer.encode()).hexdigest(), 16) % n == k
+
+
+def split_writers(digits: list[PenDigit], spec: str = VALIDATION,
+                  ) -> tuple[list[PenDigit], list[PenDigit]]:
+    """(kept, held out): the digits of writers outside and inside the K/N share of ``spec``,
+    NOISY_LABS left out of both. Raises ValueError for a bad spec."""
+    parse_holdout(spec)
+    digits = [d for d in digits if d.lab not in NOISY_LABS]
+    held = [is_held_out(d.writer, spec) for d in digits]
+    return ([d for d, h in zip(digits, held) if not h], [d for d, h in zip(digits, held) if h])

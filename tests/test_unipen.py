@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digits.unipen import is_held_out, load_unipen, parse_holdout, resolve_unipen_dir
+from digits.unipen import (
+    PenDigit,
+    is_held_out,
+    load_unipen,
+    parse_holdout,
+    resolve_unipen_dir,
+    split_writers,
+)
 
 ROW = {"source": "unipen-1a", "split": "test", "writer": "apb-Someone", "label": 7,
        "strokes": [[[10, 5], [30, 5], [18, 40]], [[12, 22], [26, 22]]],
@@ -86,3 +93,12 @@ def test_held_out_folds_split_the_writers_into_disjoint_shares_of_about_equal_si
 def test_a_bad_holdout_says_what_is_expected(spec):
     with pytest.raises(ValueError, match="expected K/N with 0 <= K < N"):
         parse_holdout(spec)
+
+
+def test_split_writers_leaves_out_the_noisy_lab_and_splits_by_the_holdout():
+    digits = [PenDigit((np.zeros((2, 2)),), 1, f"{lab}-w{i}", lab)
+              for i in range(40) for lab in ("apb", "ibm")]
+    kept, held = split_writers(digits, "1/3")
+    assert not any(d.lab == "ibm" for d in kept + held) and len(kept) + len(held) == 40
+    assert all(is_held_out(d.writer, "1/3") for d in held)
+    assert not any(is_held_out(d.writer, "1/3") for d in kept)
