@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 import nn
-from digits.report import cpu_name
+from training.report import cpu_name
 
 BATCH = 128
 TRAIN_BLOCK = 10  # training steps in a row before the other library takes its turn

@@ -13,7 +13,7 @@ on a transparent background, and above all written by other people. Two evaluati
     python evaluate_drawings.py --save-examples runs/drawn   # PNGs a person can look at
     python evaluate_drawings.py --baselines              # what cropping and the pen step buy
 
-UNIPEN (``evaluate_unipen``, see digits/unipen.py): the 2,438 digits of 58 writers no model here
+UNIPEN (``evaluate_unipen``, see training/unipen.py): the 2,438 digits of 58 writers no model here
 was trained on, each sent twice: as its strokes (what the page sends, ``preprocess_strokes``) and
 as a canvas PNG drawn like a person's (``digits.canvas``: 280 px canvas, the digit 40-90% of it,
 anywhere, pen 8-30 px at most a quarter of the digit, a transparent, white or black background,
@@ -54,7 +54,7 @@ from digits.canvas import render as render_strokes
 from digits.drawing import BlankDrawingError, load_drawing
 from digits.preprocess import preprocess, strokes_to_mnist, to_mnist
 from digits.strokes import trace
-from digits.unipen import PenDigit, parse_holdout, split_writers
+from training.unipen import PenDigit, parse_holdout, split_writers
 
 # ---- defaults -----------------------------------------------------------------------------------
 N = 2000  # drawings to evaluate
@@ -401,8 +401,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--holdout: {err}")
 
     import nn  # here, not at the top: `--help` should not compile numba kernels
-    from digits.mnist import resolve_data_dir
-    from digits.unipen import load_unipen
+    from training.mnist import resolve_data_dir
+    from training.unipen import load_unipen
 
     try:
         model = nn.load(args.weights)

@@ -16,11 +16,11 @@ Routes:
                         or {"image": "data:image/png;base64,..."}
                         -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats]}
                            an optional "person" (the page's opaque id) reads it with that person's
-                           corrections (digits/adapt.py); then "adapted" says whether they counted
+                           corrections (web/corrections.py); then "adapted" says whether they counted
     POST /api/explain      the same body -> what the page's "Look inside" panel shows: feature
-                           maps, filters, saliency, nearest training digits (digits/explain.py)
+                           maps, filters, saliency, nearest training digits (web/explain.py)
     POST /api/drawings     the same drawing with "label": 0..9 ("predicted", "person" optional)
-                        -> 201 {"id": 12}, kept in the SQLite file --db (digits/store.py)
+                        -> 201 {"id": 12}, kept in the SQLite file --db (web/store.py)
     GET  /api/drawings/stats   {"count": N, "by_label": [10 ints], ...}: counts, never drawings
 
 What this file deliberately is not: it does no image maths (digits.preprocess does) and no HTTP
@@ -51,14 +51,14 @@ import numpy as np
 from bottle import Bottle, HTTPResponse, request, response, static_file
 
 import nn
-from digits.adapt import Corrections, Reader, mnist_references
+from web.corrections import Corrections, Reader, mnist_references
 from digits.canvas import canvas_png
 from digits.drawing import MAX_POINTS, MAX_SIDE, MAX_STROKES
-from digits.explain import Explainer
-from digits.mnist import SEARCHED_DIRS, find_mnist
-from digits.neighbours import BackgroundIndex
+from web.explain import Explainer
+from training.mnist import SEARCHED_DIRS, find_mnist
+from web.neighbours import BackgroundIndex
 from digits.preprocess import preprocess, preprocess_strokes
-from digits.store import (
+from web.store import (
     DrawingStore,
     RateLimitError,
     StoreError,
@@ -105,7 +105,7 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
     explainer: what /api/explain answers with; by default one for `model` (an nn.Sequential)
         without the nearest training digits.
     store: where POST /api/drawings keeps labelled drawings; None answers those routes with 503.
-    reader: reads a drawing with its person's corrections (digits.adapt.Reader); None reads
+    reader: reads a drawing with its person's corrections (web.corrections.Reader); None reads
         every drawing with the model alone.
     """
     app = Bottle()
@@ -232,7 +232,7 @@ def _static(path: str) -> HTTPResponse:
 
 
 def _checked(check, *args):
-    """check(*args) from digits.store, its StoreInputError turned into a 400."""
+    """check(*args) from web.store, its StoreInputError turned into a 400."""
     try:
         return check(*args)
     except StoreInputError as err:

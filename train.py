@@ -8,8 +8,8 @@
 Data: MNIST from --data-dir, else $MNIST_DIR, else data/mnist/ (downloaded there and verified if
 missing); real writers' pen digits from UNIPEN (--unipen-dir, else $UNIPEN_DIR, else data/unipen/
 or ../shared/unipen/; without them it trains on MNIST and drawn digits alone, and says so); and
-digits drawn in styles MNIST lacks (digits/synthetic.py). UNIPEN's strokes are drawn by random
-hands through the server's own preprocessing (digits/handwriting.py). The last 5,000 MNIST
+digits drawn in styles MNIST lacks (training/synthetic.py). UNIPEN's strokes are drawn by random
+hands through the server's own preprocessing (training/handwriting.py). The last 5,000 MNIST
 training images and about one UNIPEN training writer in seven are held out for validation: every
 choice made while training looks at them only. MNIST's 10,000 test images and UNIPEN's test
 writers are scored once, at the end.
@@ -36,14 +36,14 @@ from pathlib import Path
 import numpy as np
 
 import nn
-from digits.augment import augment_batch
-from digits.handwriting import handwriting_images
-from digits.mnist import DownloadError, ensure_mnist, resolve_data_dir
+from training.augment import augment_batch
+from training.handwriting import handwriting_images
+from training.mnist import DownloadError, ensure_mnist, resolve_data_dir
 from digits.preprocess import strokes_to_mnist
-from digits.report import cpu_name, plot_all
-from digits.store import StoreError, read_drawings
-from digits.synthetic import synthetic_digits
-from digits.unipen import VALIDATION, load_unipen, parse_holdout, resolve_unipen_dir, split_writers
+from training.report import cpu_name, plot_all
+from web.store import StoreError, read_drawings
+from training.synthetic import synthetic_digits
+from training.unipen import VALIDATION, load_unipen, parse_holdout, resolve_unipen_dir, split_writers
 
 
 def option(default, help: str, low=None):
@@ -71,7 +71,7 @@ class Config:
                                  "convolutions)")
     augment: bool = option(True, "random slant, size and pen on every training batch")
     synthetic: float = option(0.3, "add this fraction of digits drawn in styles MNIST lacks "
-                                   "(digits/synthetic.py)")
+                                   "(training/synthetic.py)")
     unipen_dir: str | None = option(None, "folder of UNIPEN's train.jsonl.gz and test.jsonl.gz; "
                                           "without it $UNIPEN_DIR, else data/unipen/ or "
                                           "../shared/unipen/, else MNIST only")
@@ -185,7 +185,7 @@ def load_data(config: Config, drawings_upto: int | None = None) -> Data:
         drawn, drawn_labels = synthetic_digits(n_synthetic, np.random.default_rng([config.seed, 1]))
         data.x = np.concatenate([data.x, drawn[:, None]])
         data.y = np.concatenate([data.y, drawn_labels])
-        print(f"added {n_synthetic:,} drawn digits in styles MNIST lacks (digits/synthetic.py)")
+        print(f"added {n_synthetic:,} drawn digits in styles MNIST lacks (training/synthetic.py)")
     if config.unipen_copies:
         add_unipen(data, config)
     if config.drawings:
@@ -215,7 +215,7 @@ def add_unipen(data: Data, config: Config) -> None:
         raise TrainingError(str(e)) from None
     if config.limit:
         pen_digits = pen_digits[:config.limit]
-    # IBM's writers are left out (digits.unipen.NOISY_LABS: labels that are stroke fragments)
+    # IBM's writers are left out (training.unipen.NOISY_LABS: labels that are stroke fragments)
     train, val = split_writers(pen_digits, config.unipen_holdout)
     rng = np.random.default_rng([config.seed, 2])
     drawn = np.concatenate([handwriting_images([d.strokes for d in train], rng)

@@ -12,7 +12,7 @@ shows up as a baffling shape error three modules later.
 
 What this module is not: a general dataset library, nor a downloader. It reads uint8 IDX only (all
 MNIST is uint8), holds whole files in memory (47 MB for the training images), and never touches the
-network: getting the files onto disk, verified, is the app's job (digits/mnist.py).
+network: getting the files onto disk, verified, is the app's job (training/mnist.py).
 
 Errors: `IDXError` (a ValueError) for a file whose bytes are wrong, `FileNotFoundError` for a
 missing file.

@@ -18,7 +18,7 @@ again, and we count:
                     own Reader, and for each writer *with* their corrections (mean and worst)
 
 Three methods, each at the settings chosen on the train writers: the one the server uses
-(digits.adapt: nearest neighbours in the last hidden layer, gated by 500 MNIST digits per class),
+(web.corrections: nearest neighbours in the last hidden layer, gated by 500 MNIST digits per class),
 the same neighbours without the gate, and a few gradient steps on the last layer over the
 corrections with replayed MNIST so it does not forget.
 """
@@ -42,11 +42,11 @@ from collections import defaultdict
 import numpy as np
 
 import nn
-from digits.adapt import Corrections, Reader, hidden_features, mnist_references
+from web.corrections import Corrections, Reader, hidden_features, mnist_references
 from digits.drawing import BlankDrawingError
-from digits.mnist import ensure_mnist, resolve_data_dir
+from training.mnist import ensure_mnist, resolve_data_dir
 from digits.preprocess import preprocess_strokes
-from digits.unipen import load_unipen, resolve_unipen_dir
+from training.unipen import load_unipen, resolve_unipen_dir
 from nn.losses import softmax
 
 KS = (1, 2, 3)
@@ -58,7 +58,7 @@ KS = (1, 2, 3)
 # "gate" (N,), the similarity to the nearest MNIST reference of the chosen class.
 
 def served(corrections):
-    """digits.adapt, as the server runs it."""
+    """web.corrections, as the server runs it."""
     def method(drawings, examples, labels):
         return corrections.apply(drawings["p"], drawings["hidden"], examples["hidden"], labels,
                                  drawings["gate"])[0]

@@ -3,7 +3,7 @@
     python -m scripts.bench_explain                       # in this process, committed weights
     python -m scripts.bench_explain --url http://127.0.0.1:8080   # a running serve.py, over HTTP
 
-In this process: digits.explain.Explainer.explain for the page's drawn 7 (its strokes
+In this process: web.explain.Explainer.explain for the page's drawn 7 (its strokes
 preprocessed as the server does), median and 90th percentile; the size of the JSON answer; and
 the feature maps and filters it shows encoded four ways: as one PNG grid per layer (what is
 sent), one PNG per map, base64 bytes, and JSON numbers, with the CPU time each encoding takes.
@@ -29,8 +29,8 @@ from PIL import Image
 
 import nn
 from digits.canvas import scale_strokes
-from digits.explain import Explainer, grid
-from digits.neighbours import BackgroundIndex
+from web.explain import Explainer, grid
+from web.neighbours import BackgroundIndex
 from digits.preprocess import preprocess_strokes
 
 SEVEN = [[(0.28, 0.20), (0.72, 0.20), (0.45, 0.85)]]  # a "7" in canvas fractions

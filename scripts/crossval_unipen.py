@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if any(f == flag or f.startswith(flag + "=") for f in train_flags):
             parser.error(f"{flag} is set by crossval_unipen itself, not after --")
 
-    from digits.unipen import resolve_unipen_dir  # after --help: no numba compile for it
+    from training.unipen import resolve_unipen_dir  # after --help: no numba compile for it
     folder = resolve_unipen_dir(args.unipen_dir)
     if folder is None or not (folder / "train.jsonl.gz").is_file():
         print("crossval_unipen: UNIPEN's train.jsonl.gz not found: pass --unipen-dir or set "

@@ -6,7 +6,7 @@
 Writes drawings-images-idx3-ubyte.gz (uint8 (N, 28, 28), 255 = ink: the 28x28 the network saw,
 in MNIST's own format) and drawings-labels-idx1-ubyte.gz (uint8 (N,), what each person said the
 digit was), in the order they were saved; nn.data.read_idx or any MNIST reader opens them. The
-database stays as it is (digits/store.py); serve.py may keep running meanwhile.
+database stays as it is (web/store.py); serve.py may keep running meanwhile.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from digits.store import DEFAULT_PATH, StoreError, export_idx
+from web.store import DEFAULT_PATH, StoreError, export_idx
 
 
 def main(argv=None) -> int:

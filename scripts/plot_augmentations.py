@@ -1,4 +1,4 @@
-"""Draw what digits.augment does to real MNIST digits: docs/augmentations.png.
+"""Draw what training.augment does to real MNIST digits: docs/augmentations.png.
 
     python -m scripts.plot_augmentations [--data-dir DIR] [--out PATH] [--seed N] [--elastic F]
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.augment import augment_batch
-from digits.mnist import resolve_data_dir
-from digits.report import pyplot
+from training.augment import augment_batch
+from training.mnist import resolve_data_dir
+from training.report import pyplot
 from nn.data import load_mnist
 
 ROWS = 8  # the original, then 7 augmented versions
@@ -48,7 +48,7 @@ def main() -> None:
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r, 0].set_ylabel("original" if r == 0 else f"draw {r}", fontsize=9)
-    title = "digits.augment.augment_batch, default strengths"
+    title = "training.augment.augment_batch, default strengths"
     fig.suptitle(title + (f", elastic={args.elastic:g}" if args.elastic else ""), fontsize=11)
     fig.tight_layout()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

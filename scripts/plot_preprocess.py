@@ -19,9 +19,9 @@ import numpy as np
 from PIL import Image
 
 from digits.canvas import place_strokes, render, to_png
-from digits.mnist import resolve_data_dir
+from training.mnist import resolve_data_dir
 from digits.preprocess import CENTRE, load_drawing, to_mnist_steps
-from digits.report import pyplot
+from training.report import pyplot
 from digits.strokes import trace
 from nn.data import load_mnist
 

@@ -402,7 +402,7 @@ async function readUnsureLevel() {
    right digit (ten buttons, keys 0-9). The drawing goes to POST /api/drawings with its strokes,
    the label and the prediction, and with the person's opaque id: a random string made once and
    kept in localStorage, sent with every prediction too, so the server reads this person's later
-   drawings with their corrections (digits/adapt.py), and nobody else's. After a correction the
+   drawings with their corrections (web/corrections.py), and nobody else's. After a correction the
    same drawing is read again, so the answer shown is the one the person will get from now on. */
 
 const teachEl = document.getElementById("teach");
@@ -516,7 +516,7 @@ start();
 
 // ============================================================================== look inside
 // The "Look inside" panel (#inside, a <details>). While it is open, each answer of /api/predict
-// is followed by one POST /api/explain with the same strokes (digits/explain.py says what comes
+// is followed by one POST /api/explain with the same strokes (web/explain.py says what comes
 // back: small PNGs as data URLs, about 20 KB in all). A closed panel costs nothing. The panel
 // follows #prediction's data-status rather than hooking into the code above.
 

@@ -129,7 +129,7 @@ def stop_server(proc: subprocess.Popen) -> str:
         return proc.communicate()[1]
 
 
-# a real writer's digit the network misreads (for the corrections: digits/adapt.py)
+# a real writer's digit the network misreads (for the corrections: web/corrections.py)
 
 
 def fitted(strokes, side: float = 0.64, top: float = 0.15) -> list[list[tuple[float, float]]]:
@@ -154,9 +154,9 @@ def misread_pair(model, corrections, unipen_dir):
     the network, drawn as the page sends them, reads as `wrong` (over 70% sure); after the first
     is corrected, the second is read as `label`. The first such pair in file order, fitted to
     the canvas (conftest.fitted)."""
-    from digits.adapt import hidden_features
+    from web.corrections import hidden_features
     from digits.preprocess import preprocess_strokes
-    from digits.unipen import load_unipen
+    from training.unipen import load_unipen
 
     by_writer: dict[str, list] = {}
     for digit in load_unipen(unipen_dir, "train"):

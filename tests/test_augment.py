@@ -1,4 +1,4 @@
-"""digits.augment: the kernels agree with their NumPy twins, and the distortions do what they claim.
+"""training.augment: the kernels agree with their NumPy twins, and the distortions do what they claim.
 
 The digits here are drawn in the test (anti-aliased polylines about 3 px wide in a 20 px box, like
 MNIST), so the file needs no dataset and every expected value can be reasoned about.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digits.augment import (
+from training.augment import (
     augment_batch,
     centre_of_mass,
     thicken,

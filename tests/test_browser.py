@@ -386,7 +386,7 @@ def test_page_loads_nothing_from_other_hosts(browser, server):
 
 # ------------------------------------------------------------------------------ corrections
 # After an answer the person confirms it or picks the right digit; the drawing is kept
-# (POST /api/drawings) and that person's later drawings are read with it (digits/adapt.py).
+# (POST /api/drawings) and that person's later drawings are read with it (web/corrections.py).
 
 
 @pytest.fixture(scope="module")
@@ -394,7 +394,7 @@ def misread(unipen_dir, mnist_dir):
     """(label, wrong, first, second): a UNIPEN writer's two digits the network misreads alike,
     in canvas fractions (conftest.misread_pair)."""
     import nn
-    from digits.adapt import Corrections, mnist_references
+    from web.corrections import Corrections, mnist_references
 
     model = nn.load(WEIGHTS)
     return misread_pair(model, Corrections(model, *mnist_references(mnist_dir)), unipen_dir)

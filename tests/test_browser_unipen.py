@@ -29,7 +29,7 @@ from test_browser import (  # noqa: F401  (fixtures, used by name)
 )
 
 from digits.canvas import place_strokes
-from digits.unipen import load_unipen
+from training.unipen import load_unipen
 
 pytestmark = pytest.mark.browser
 PER_DIGIT = 2  # digits of each class replayed per device

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 import evaluate_drawings as ev
 import nn
 from digits.preprocess import to_mnist
-from digits.synthetic import DIGITS as STYLES
+from training.synthetic import DIGITS as STYLES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -133,7 +133,7 @@ def test_committed_model_reads_drawn_mnist_digits_well_above_chance(tmp_path, mn
 
 
 def write_unipen_test_split(folder: Path, per_digit: int = 3) -> None:
-    """A small test.jsonl.gz in UNIPEN's format: digits of digits/synthetic.py's style programs,
+    """A small test.jsonl.gz in UNIPEN's format: digits of training/synthetic.py's style programs,
     in tablet units (y down), by two writers of two labs."""
     rng = np.random.default_rng(0)
     lines = []

@@ -1,4 +1,4 @@
-"""The "Look inside" panel: digits.explain's pictures, POST /api/explain over the app's own
+"""The "Look inside" panel: web.explain's pictures, POST /api/explain over the app's own
 request handling, and the panel in a real browser.
 
 The API tests go through WebTest like tests/test_server.py, with the committed weights; the
@@ -25,8 +25,8 @@ from webtest import TestApp
 import nn
 import serve
 from conftest import page_png, page_strokes
-from digits.explain import Explainer, grid
-from digits.neighbours import BackgroundIndex
+from web.explain import Explainer, grid
+from web.neighbours import BackgroundIndex
 
 # The page's fixtures (a live serve.py, Chromium, laptop and phone pages), shared, not copied.
 browser, server, open_page = test_browser.browser, test_browser.server, test_browser.open_page

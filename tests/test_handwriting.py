@@ -1,12 +1,12 @@
-"""digits.handwriting: strokes drawn by random hands come out as MNIST-like training images, the
+"""training.handwriting: strokes drawn by random hands come out as MNIST-like training images, the
 same ones for the same seed however many cores draw them."""
 
 import numpy as np
 import pytest
 
 from conftest import FOUR, SEVEN, ZERO
-from digits import handwriting
-from digits.handwriting import draw, handwriting_images, random_hand
+from training import handwriting
+from training.handwriting import draw, handwriting_images, random_hand
 
 SHAPES = [[np.asarray(s, dtype=float) for s in shape] for shape in (SEVEN, FOUR, ZERO)]
 

@@ -1,4 +1,4 @@
-"""digits.mnist: the MNIST folder is found, local copies are verified by hash, and downloads
+"""training.mnist: the MNIST folder is found, local copies are verified by hash, and downloads
 never leave a bad file behind.
 
 The download tests run a real HTTP server on 127.0.0.1 with one good mirror and several bad ones;
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from conftest import fake_arrays, idx_bytes, sha256, write_fake_mnist
-from digits import mnist
-from digits.mnist import DownloadError
+from training import mnist
+from training.mnist import DownloadError
 from nn.data import IDXError, load_mnist, write_idx
 
 

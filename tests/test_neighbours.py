@@ -1,4 +1,4 @@
-"""digits.neighbours: the nearest training digits in the last hidden layer, an index that is the
+"""web.neighbours: the nearest training digits in the last hidden layer, an index that is the
 same for every model, and a background build that is cached per weights file and says why when
 there is no MNIST.
 
@@ -14,8 +14,8 @@ import pytest
 
 import nn
 from conftest import write_fake_mnist
-from digits import neighbours as nb
-from digits.neighbours import BackgroundIndex, NeighbourIndex, hidden_features, sample_positions
+from web import neighbours as nb
+from web.neighbours import BackgroundIndex, NeighbourIndex, hidden_features, sample_positions
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "mnist_cnn.npz"
 

@@ -1,8 +1,8 @@
-"""digits.report: the machine's name for reports, and the three plots of a run as real PNG files."""
+"""training.report: the machine's name for reports, and the three plots of a run as real PNG files."""
 
 import numpy as np
 
-from digits.report import cpu_name, plot_all
+from training.report import cpu_name, plot_all
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

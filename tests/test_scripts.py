@@ -86,14 +86,14 @@ def test_adaptation_helps_the_writers_and_leaves_mnist_alone(mnist_dir, unipen_d
 
 
 def write_unipen_splits(folder: Path, writers: list[str], per_writer: int = 10) -> None:
-    """A small train.jsonl.gz in UNIPEN's format: digits of digits/synthetic.py's style programs,
+    """A small train.jsonl.gz in UNIPEN's format: digits of training/synthetic.py's style programs,
     in tablet units (y down), per_writer digits by each writer ("lab-name"); and a test.jsonl.gz
     of one other writer, which train.py reads at the end of every run."""
     import gzip
 
     import numpy as np
 
-    from digits.synthetic import DIGITS
+    from training.synthetic import DIGITS
 
     rng = np.random.default_rng(0)
     for split, names in (("train", writers), ("test", ["art-tom"])):
@@ -110,7 +110,7 @@ def write_unipen_splits(folder: Path, writers: list[str], per_writer: int = 10) 
 
 @pytest.mark.slow
 def test_crossval_trains_without_each_fold_and_scores_exactly_its_writers(tmp_path, mnist_dir):
-    from digits.unipen import is_held_out
+    from training.unipen import is_held_out
 
     writers = ["apb-ann", "apb-bob", "ced-cyd", "ced-dee", "gmd-eve", "gmd-fay", "ibm-gus"]
     write_unipen_splits(tmp_path, writers)

@@ -463,7 +463,7 @@ def test_missing_or_bad_weights_stop_the_start_with_one_line(tmp_path, weights):
 
 
 # ------------------------------------------------------------------------------ labelled drawings
-# POST /api/drawings and GET /api/drawings/stats (digits/store.py); the store's promises under
+# POST /api/drawings and GET /api/drawings/stats (web/store.py); the store's promises under
 # concurrency, kill -9 and a full or read-only disk are in tests/test_store.py.
 
 PERSON = "0123456789abcdef0123456789abcdef"
@@ -472,7 +472,7 @@ PERSON = "0123456789abcdef0123456789abcdef"
 @pytest.fixture
 def keeper(model, tmp_path):
     """An app with a drawings store in a fresh file (small caps, to reach them quickly)."""
-    from digits.store import DrawingStore
+    from web.store import DrawingStore
 
     store = DrawingStore(tmp_path / "drawings.sqlite", max_per_minute=6,
                          max_per_person_per_minute=4)

@@ -1,4 +1,4 @@
-"""digits.store: labelled drawings are kept whole, whatever happens to the server or the disk.
+"""web.store: labelled drawings are kept whole, whatever happens to the server or the disk.
 
 The first part uses DrawingStore directly (a tmp file, a fake clock). The second runs the real
 thing: `python serve.py --db FILE` in its own process, real HTTP from 8 threads, a kill -9 in
@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from conftest import page_strokes, start_server, stop_server
-from digits.store import (
+from web.store import (
     DrawingStore,
     RateLimitError,
     StoreCorruptError,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from digits.synthetic import DIGITS, synthetic_digits
+from training.synthetic import DIGITS, synthetic_digits
 
 
 def test_synthetic_digits_are_balanced_repeatable_and_in_range():

@@ -207,8 +207,8 @@ def test_without_unipen_it_trains_on_mnist_and_says_so(tmp_path, mnist_dir, monk
 
 
 def labelled_drawings(path, labels, mnist_dir):
-    """A drawings database (digits.store) of MNIST test digits labelled `labels`; their ids."""
-    from digits.store import DrawingStore
+    """A drawings database (web.store) of MNIST test digits labelled `labels`; their ids."""
+    from web.store import DrawingStore
 
     images, _ = nn.data.load_mnist(mnist_dir, "test")
     store = DrawingStore(path)

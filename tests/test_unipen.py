@@ -1,4 +1,4 @@
-"""digits.unipen: real writers' digits are read with their strokes, labels, writers and labs; a
+"""training.unipen: real writers' digits are read with their strokes, labels, writers and labs; a
 missing or damaged file is named with what to do; the folder is found as the README says."""
 
 import gzip
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digits.unipen import (
+from training.unipen import (
     PenDigit,
     is_held_out,
     load_unipen,

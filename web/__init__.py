@@ -7,11 +7,17 @@
                 its own errors as JSON too, in one process or several
     workers.py  forked worker processes: started, restarted when they die, stopped together
 
+and the server's features, each used by one or two routes:
+
+    store.py        the drawings people label, kept in SQLite
+    corrections.py  a person's corrections used at once: nearest neighbours in the hidden layer
+    explain.py      what the page's "Look inside" panel shows: maps, filters, saliency
+    neighbours.py   the MNIST training digits nearest to a drawing, as the network sees them
+
 A route in serve.py reads `drawing = read_drawing(read_json(request))`, does its work inside
 `with gate:`, and returns `json_answer(...)`; the limits of the HTTP layer, the security headers
 and JSON errors for every status apply to it without a line of its own. See web/api.py for the
 whole recipe.
 
-What this package is not: the routes (serve.py) or anything about pixels (digits). It knows
-HTTP, Bottle and waitress, and calls digits only to read a drawing and to refuse one.
+What this package is not: the routes (serve.py) or anything about pixels (digits).
 """

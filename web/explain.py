@@ -12,7 +12,7 @@ It answers four questions about one drawing, each with a picture (a PNG data URL
   orange negative) and the 32 maps they make of this drawing, in the same order, strongest first.
 - What did the next layer make of them? `layers[1]`: the second convolution's 64 maps.
 - What does it think this looks like? `neighbours`: the training digits whose last hidden layer
-  is nearest to the drawing's (digits/neighbours.py), or a note saying why there are none yet.
+  is nearest to the drawing's (web/neighbours.py), or a note saying why there are none yet.
 
 The maps of a layer are one PNG: a grid of tiles, `columns` across, 1-px gutters, the tiles in
 `order` (the filter numbers, strongest first; `strength` is each map's mean). A layer's maps are
@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 import nn
-from digits.neighbours import BackgroundIndex
+from web.neighbours import BackgroundIndex
 
 NEIGHBOURS = 8  # training digits shown
 COLUMNS = 8  # tiles across in a layer's grid

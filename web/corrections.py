@@ -4,7 +4,7 @@
     probabilities, adapted = reader.read(x28, person="a1b2...")   # that person's answer
     reader.remember("a1b2...", x28, label=9)                      # after the store kept it
 
-The network is never changed. Each drawing a person labels is kept (by digits.store) and, here, as
+The network is never changed. Each drawing a person labels is kept (by web.store) and, here, as
 its hidden features (256 for the committed CNN): the output of the layer before the last Dense,
 where digits that look alike to the network lie close together. When the same person draws again,
 each of their labelled drawings may vote for its label, but only when the new drawing is nearer to

@@ -1,6 +1,6 @@
 """Pen strokes -> training images, the way the page would see them drawn by many different hands.
 
-A digit written with a pen (a real writer's from UNIPEN, a style program's from digits/synthetic.py,
+A digit written with a pen (a real writer's from UNIPEN, a style program's from training/synthetic.py,
 a person's from the page) becomes a 28x28 training image here, through the server's own
 preprocessing, so the network learns from exactly what it will be shown:
 
@@ -11,7 +11,7 @@ preprocessing, so the network learns from exactly what it will be shown:
    random pen and read back like a PNG (``to_mnist``: cropped, thinned and redrawn), which teaches
    the network what thinning leaves of thick pens and filled loops.
 
-Training-time augmentation (digits/augment.py) then distorts every batch further.
+Training-time augmentation (training/augment.py) then distorts every batch further.
 
 What this is not: a source of new shapes. It varies how a digit is drawn, not what it looks like.
 """

@@ -270,7 +270,7 @@ def _checked(images: np.ndarray) -> np.ndarray:
 
 
 def _benchmark(batch_size: int = 128, repeats: int = 300) -> None:
-    """`python -m digits.augment`: median time of augment_batch on a batch of MNIST-sized images."""
+    """`python -m training.augment`: median time of augment_batch on a batch of MNIST-sized images."""
     import time
 
     rng = np.random.default_rng(0)

@@ -5,7 +5,7 @@ screen also write a 1 with a long flag or a base, a European 1 (a long up-stroke
 crossbar, a closed 4, a looped 2... A model trained on MNIST alone reads a long-flagged 1 as a 7
 with high confidence. This module draws every digit from small random stroke programs (each
 digit has several styles, every length, angle and curve jittered), and draws them by a random
-hand through the server's own preprocessing (digits/handwriting.py). train.py adds 16,500 of
+hand through the server's own preprocessing (training/handwriting.py). train.py adds 16,500 of
 these (30% of MNIST's training digits, --synthetic) to the training images; validation and test
 stay real digits.
 
@@ -15,7 +15,7 @@ widen what the network has seen, they do not replace people's digits.
 
 import numpy as np
 
-from digits.handwriting import handwriting_images
+from training.handwriting import handwriting_images
 
 TREMOR = 0.012  # no hand is steady: every point moves by about 1% of the digit's size
 

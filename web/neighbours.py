@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 import nn
-from digits.mnist import SEARCHED_DIRS, find_mnist
+from training.mnist import SEARCHED_DIRS, find_mnist
 
 PER_DIGIT = 1000  # training images of each digit in the index: 10,000 in all
 TRAIN_SPLIT = 55_000  # train.py's training images; the last 5,000 of the file validate

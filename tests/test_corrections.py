@@ -1,4 +1,4 @@
-"""digits.adapt: a person's corrections change that person's later answers, at once, and nobody
+"""web.corrections: a person's corrections change that person's later answers, at once, and nobody
 else's; without corrections every answer is the network's, exactly.
 
 The misread drawings are real: two digits a UNIPEN train writer wrote alike that the committed
@@ -16,10 +16,10 @@ from webtest import TestApp
 import nn
 import serve
 from conftest import REPO, as_sent, misread_pair
-from digits import adapt
-from digits.adapt import Corrections, Reader, hidden_features, mnist_references
+from web import corrections as adapt
+from web.corrections import Corrections, Reader, hidden_features, mnist_references
 from digits.preprocess import preprocess_strokes
-from digits.store import DrawingStore
+from web.store import DrawingStore
 
 WEIGHTS = REPO / "weights" / "mnist_cnn.npz"
 ANNA, BORIS = "anna-0123456789abcdef", "boris-0123456789abcdef"
@@ -144,7 +144,7 @@ def test_real_writers_read_better_after_one_correction(mnist_only_weights, mnist
     """The first 100 UNIPEN train writers, one correction per misread label, read by a network
     that never saw real writers (conftest.mnist_only_weights; the measurement is python -m
     scripts.adaptation; this holds its direction)."""
-    from digits.unipen import load_unipen
+    from training.unipen import load_unipen
 
     model = nn.load(mnist_only_weights)
     corrections = Corrections(model, *mnist_references(mnist_dir))

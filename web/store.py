@@ -216,7 +216,7 @@ class DrawingStore:
 
     def examples_if_readable(self, person: str) -> tuple[np.ndarray, np.ndarray] | None:
         """examples(person), or None when the file cannot be read now: a prediction then goes
-        on without the person's drawings (digits.adapt.Reader asks again next time)."""
+        on without the person's drawings (web.corrections.Reader asks again next time)."""
         try:
             return self.examples(person)
         except StoreError:
