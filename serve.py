@@ -16,7 +16,7 @@ Routes:
                         or {"image": "data:image/png;base64,..."}
                         -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats]}
                            an optional "person" (the page's opaque id) reads it with that person's
-                           corrections (web/corrections.py); then "adapted" says whether they counted
+                           corrections (web/corrections.py); "adapted" says whether they counted
     POST /api/explain      the same body -> what the page's "Look inside" panel shows: feature
                            maps, filters, saliency, nearest training digits (web/explain.py)
     POST /api/drawings     the same drawing with "label": 0..9 ("predicted", "person" optional)
@@ -42,6 +42,7 @@ if __name__ == "__main__":
     os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -51,13 +52,26 @@ import numpy as np
 from bottle import Bottle, HTTPResponse, request, response, static_file
 
 import nn
-from web.corrections import Corrections, Reader, mnist_references
 from digits.canvas import canvas_png
 from digits.drawing import MAX_POINTS, MAX_SIDE, MAX_STROKES
-from web.explain import Explainer
-from training.mnist import SEARCHED_DIRS, find_mnist
-from web.neighbours import BackgroundIndex
 from digits.preprocess import preprocess, preprocess_strokes
+from training.mnist import SEARCHED_DIRS, find_mnist
+from web.api import (
+    ERROR_SENTENCES,
+    MAX_BODY_BYTES,
+    RequestError,
+    add_headers,
+    error_answer,
+    json_answer,
+    one_line,
+    read_drawing,
+    read_json,
+)
+from web.corrections import Corrections, Reader, mnist_references
+from web.explain import Explainer
+from web.gate import Gate
+from web.neighbours import BackgroundIndex
+from web.server import listen, run
 from web.store import (
     DrawingStore,
     RateLimitError,
@@ -66,18 +80,6 @@ from web.store import (
     check_digit,
     check_person,
 )
-from web.api import (
-    ERROR_SENTENCES,
-    MAX_BODY_BYTES,
-    RequestError,
-    add_headers,
-    error_answer,
-    json_answer,
-    read_drawing,
-    read_json,
-)
-from web.gate import Gate
-from web.server import listen, run
 
 # ----------------------------------------------------------------------------------------------
 # defaults (the command line overrides host, port, weights and workers)
@@ -288,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"processes serving the same port, one per core is right "
                              f"(default {WORKERS}; more than one needs Linux or macOS)")
     args = parser.parse_args(argv)
+    # The web package's warnings (a worker that died, a cache it could not write) as our own.
+    logging.basicConfig(format="serve.py: warning: %(message)s", level=logging.WARNING)
     if args.workers < 1 or (args.workers > 1 and not hasattr(os, "fork")):
         print(f"serve.py: --workers {args.workers}: give 1 or more, and more than 1 only where "
               "processes can fork (Linux, macOS)", file=sys.stderr)
@@ -296,19 +300,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = load_model(args.weights)
     except (OSError, ValueError) as err:  # nn.load's own errors name the file and the fix
-        message = _sentence(err)
+        message = one_line(err)
         if args.weights not in message:
             message = f"cannot load the model from {args.weights}: {message}"
         print(f"serve.py: {message}", file=sys.stderr)
         return 1
     except Exception as err:  # anything else at start-up is still reported as one line
         print(f"serve.py: cannot load the model from {args.weights}: "
-              f"{type(err).__name__}: {_sentence(err)}", file=sys.stderr)
+              f"{type(err).__name__}: {one_line(err)}", file=sys.stderr)
         return 1
     try:
         store = DrawingStore(args.db)
     except StoreError as err:  # a corrupt file: refuse to start rather than lose what it holds
-        print(f"serve.py: {_sentence(err)}", file=sys.stderr)
+        print(f"serve.py: {one_line(err)}", file=sys.stderr)
         return 1
     if store.problem:  # a read-only or full disk: predictions still work
         print(f"serve.py: warning: {store.problem}", file=sys.stderr)
@@ -319,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sock = listen(args.host, args.port)
     except OSError as err:
-        print(f"serve.py: cannot listen on {args.host}:{args.port}: {_sentence(err)}",
+        print(f"serve.py: cannot listen on {args.host}:{args.port}: {one_line(err)}",
               file=sys.stderr)
         return 1
     host, port = sock.getsockname()[:2]
@@ -343,13 +347,8 @@ def _corrections(model: Any, mnist: Path | None) -> Corrections | None:
         return Corrections(model, *mnist_references(mnist))
     except (OSError, ValueError) as err:  # missing or damaged
         print(f"serve.py: warning: corrections will be kept but not used, because MNIST's "
-              f"training digits are needed to weigh them: {_sentence(err)}", file=sys.stderr)
+              f"training digits are needed to weigh them: {one_line(err)}", file=sys.stderr)
         return None
-
-
-def _sentence(err: Exception) -> str:
-    """An exception's message as one line for a person."""
-    return " ".join(str(err).split()) or type(err).__name__
 
 
 if __name__ == "__main__":

@@ -42,12 +42,13 @@ from collections import defaultdict
 import numpy as np
 
 import nn
-from web.corrections import Corrections, Reader, hidden_features, mnist_references
 from digits.drawing import BlankDrawingError
-from training.mnist import ensure_mnist, resolve_data_dir
 from digits.preprocess import preprocess_strokes
-from training.unipen import load_unipen, resolve_unipen_dir
 from nn.losses import softmax
+from training.mnist import ensure_mnist, resolve_data_dir
+from training.unipen import load_unipen, resolve_unipen_dir
+from web.corrections import Corrections, Reader, mnist_references
+from web.features import last_hidden_layer
 
 KS = (1, 2, 3)
 
@@ -101,7 +102,7 @@ def make_finetune(model, replay_raw, replay_labels, steps=100, lr=1.0, weight=0.
 
 def features(model, corrections, x) -> dict[str, np.ndarray]:
     """What every method needs to know of drawings x float32 (N, 28, 28)."""
-    hidden, p = hidden_features(model, x)
+    hidden, p = last_hidden_layer(model, x)
     raw = model.activations(x[:, None])[-2].reshape(len(x), -1).astype(np.float64)
     return {"p": p, "hidden": hidden, "raw": raw, "gate": corrections.gate(p, hidden)}
 

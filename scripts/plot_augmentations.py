@@ -1,6 +1,7 @@
 """Draw what training.augment does to real MNIST digits: docs/augmentations.png.
 
     python -m scripts.plot_augmentations [--data-dir DIR] [--out PATH] [--seed N] [--elastic F]
+    python -m scripts.plot_augmentations --time    # how long augment_batch takes, no picture
 
 One column per digit 0..9 (the first of each in the training set); the top row is the original,
 the rows below are independent draws of `augment_batch` with its default strengths (plus an
@@ -11,14 +12,15 @@ the way people see their own drawing, although the network sees 1.0 = ink.
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
 
+from nn.data import load_mnist
 from training.augment import augment_batch
 from training.mnist import resolve_data_dir
 from training.report import pyplot
-from nn.data import load_mnist
 
 ROWS = 8  # the original, then 7 augmented versions
 
@@ -30,7 +32,12 @@ def main() -> None:
     parser.add_argument("--out", default="docs/augmentations.png")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--elastic", type=float, default=0.0, help="elastic wobble, pixels")
+    parser.add_argument("--time", action="store_true", help="print the median time of "
+                        "augment_batch on a batch of 128 images instead of drawing")
     args = parser.parse_args()
+    if args.time:
+        time_augment_batch()
+        return
 
     images, labels = load_mnist(resolve_data_dir(args.data_dir), "train")
     first = [int(np.argmax(labels == digit)) for digit in range(10)]
@@ -54,6 +61,21 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=80)
     print(f"wrote {args.out}")
+
+
+def time_augment_batch(batch_size: int = 128, repeats: int = 300) -> None:
+    """Median time of augment_batch on a batch of MNIST-sized images, one thread."""
+    rng = np.random.default_rng(0)
+    images = rng.random((batch_size, 28, 28), dtype=np.float32)
+    for label, kwargs in (("defaults", {}), ("elastic=1.5", {"elastic": 1.5})):
+        augment_batch(images, rng, **kwargs)  # compile (or load the cache) outside the timing
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            augment_batch(images, rng, **kwargs)
+            times.append(time.perf_counter() - start)
+        print(f"augment_batch, {batch_size} images, {label}: median "
+              f"{1e3 * np.median(times):.2f} ms over {repeats} runs (one thread)")
 
 
 if __name__ == "__main__":

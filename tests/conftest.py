@@ -154,9 +154,9 @@ def misread_pair(model, corrections, unipen_dir):
     the network, drawn as the page sends them, reads as `wrong` (over 70% sure); after the first
     is corrected, the second is read as `label`. The first such pair in file order, fitted to
     the canvas (conftest.fitted)."""
-    from web.corrections import hidden_features
     from digits.preprocess import preprocess_strokes
     from training.unipen import load_unipen
+    from web.features import last_hidden_layer
 
     by_writer: dict[str, list] = {}
     for digit in load_unipen(unipen_dir, "train"):
@@ -164,7 +164,7 @@ def misread_pair(model, corrections, unipen_dir):
     for digits in by_writer.values():
         shapes = [fitted(d.strokes) for d in digits]
         x = np.stack([preprocess_strokes(as_sent(shape)) for shape in shapes])
-        hidden, p = hidden_features(model, x)
+        hidden, p = last_hidden_layer(model, x)
         read = p.argmax(axis=1)
         for i, j in zip(*np.triu_indices(len(digits), 1)):
             label = digits[i].label

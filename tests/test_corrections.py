@@ -16,9 +16,10 @@ from webtest import TestApp
 import nn
 import serve
 from conftest import REPO, as_sent, misread_pair
-from web import corrections as adapt
-from web.corrections import Corrections, Reader, hidden_features, mnist_references
 from digits.preprocess import preprocess_strokes
+from web import corrections as adapt
+from web.corrections import Corrections, Reader, mnist_references
+from web.features import last_hidden_layer
 from web.store import DrawingStore
 
 WEIGHTS = REPO / "weights" / "mnist_cnn.npz"
@@ -54,17 +55,6 @@ def mnist_test(mnist_dir):
     return images[:2000].astype(np.float32) / 255, labels[:2000]
 
 
-def test_the_hidden_features_are_the_last_layers_input_at_unit_length(model):
-    x = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
-    hidden, p = hidden_features(model, x)
-    raw = model.activations(x[:, None])[-2]
-    assert hidden.shape == (3, model.layers[-1].in_features)
-    np.testing.assert_allclose(np.linalg.norm(hidden, axis=1), 1, rtol=1e-5)
-    np.testing.assert_allclose(hidden * np.linalg.norm(raw, axis=1, keepdims=True), raw,
-                               rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(p, model.predict(x[:, None]), rtol=1e-4, atol=1e-6)
-
-
 def test_without_corrections_every_answer_is_the_networks_exactly(model, corrections,
                                                                   mnist_test):
     reader = Reader(model, corrections, examples_of=lambda person: None)
@@ -73,7 +63,7 @@ def test_without_corrections_every_answer_is_the_networks_exactly(model, correct
         p, adapted = reader.read(image, ANNA)
         assert not adapted
         np.testing.assert_array_equal(p, model.predict(image[None, None])[0])
-    p, _ = corrections.apply(model.predict(x[:, None]), hidden_features(model, x)[0],
+    p, _ = corrections.apply(model.predict(x[:, None]), last_hidden_layer(model, x)[0],
                              np.zeros((0, 128), np.float32), np.zeros(0, np.int64))
     np.testing.assert_array_equal(p, model.predict(x[:, None]))
 
@@ -96,7 +86,7 @@ def test_a_correction_does_not_spill_onto_other_digits(model, corrections, pair,
     reader = Reader(model, corrections)
     reader.remember(ANNA, first, label)
     x, y = mnist_test
-    hidden, p = hidden_features(model, x)
+    hidden, p = last_hidden_layer(model, x)
     network = p.argmax(axis=1)
     anna = corrections.apply(p, hidden, *reader.people[ANNA])[0].argmax(axis=1)  # as read()
     changed = np.flatnonzero(anna != network)
@@ -155,7 +145,7 @@ def test_real_writers_read_better_after_one_correction(mnist_only_weights, mnist
     x = np.stack([preprocess_strokes([s.tolist() for s in d.strokes]) for d in digits])
     y = np.array([d.label for d in digits])
     who = np.array([d.writer for d in digits])
-    hidden, p = hidden_features(model, x)
+    hidden, p = last_hidden_layer(model, x)
     read = p.argmax(axis=1)
     errors_before = errors_after = broken = 0
     for writer in writers:

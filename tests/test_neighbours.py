@@ -15,7 +15,8 @@ import pytest
 import nn
 from conftest import write_fake_mnist
 from web import neighbours as nb
-from web.neighbours import BackgroundIndex, NeighbourIndex, hidden_features, sample_positions
+from web.features import first_of_each_digit, last_hidden_layer
+from web.neighbours import BackgroundIndex, NeighbourIndex
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "mnist_cnn.npz"
 
@@ -30,23 +31,16 @@ def train(mnist_dir):
     return nn.data.load_mnist(mnist_dir, "train")
 
 
-def test_sample_is_the_first_of_each_digit_in_the_training_split():
-    labels = np.array([3, 1, 3, 3, 0, 1, 9, 9, 2])
-    positions = sample_positions(labels, per_digit=2, limit=8)  # the 2 at position 8 is beyond
-    assert positions.tolist() == [0, 1, 2, 4, 5, 6, 7]
-    assert np.all(np.diff(positions) > 0)
-
-
 def test_a_training_digit_is_its_own_nearest_neighbour(model, train):
     images, labels = train
-    positions = sample_positions(labels, per_digit=20)
+    positions = first_of_each_digit(labels, per_digit=20)
     index = NeighbourIndex.build(model, images, labels, positions)
     hidden = model.layers[-1].in_features
     assert index.features.shape == (200, hidden) and index.images.shape == (200, 28, 28)
     np.testing.assert_allclose(np.linalg.norm(index.features, axis=1), 1, rtol=1e-5)
     position = int(positions[57])
     x = images[position][None, None].astype(np.float32) / 255
-    found = index.nearest(hidden_features(model, x)[0], k=5)
+    found = index.nearest(last_hidden_layer(model, x)[0][0], k=5)
     assert found[0].position == position and found[0].similarity == pytest.approx(1, abs=1e-5)
     assert found[0].label == labels[position]
     np.testing.assert_array_equal(found[0].image, images[position])
@@ -57,7 +51,7 @@ def test_a_training_digit_is_its_own_nearest_neighbour(model, train):
 
 def test_hidden_features_of_another_size_are_refused(model, train):
     images, labels = train
-    index = NeighbourIndex.build(model, images, labels, sample_positions(labels, per_digit=1))
+    index = NeighbourIndex.build(model, images, labels, first_of_each_digit(labels, per_digit=1))
     with pytest.raises(ValueError, match="another model"):
         index.nearest(np.ones(64, np.float32))
 
@@ -87,12 +81,12 @@ def test_each_weights_file_and_sample_size_has_its_own_cache(model, tmp_path):
     assert len(paths) == 4 and all(path.parent == tmp_path for path in paths)
 
 
-def test_a_damaged_cache_is_ignored_and_written_again(model, mnist_dir, tmp_path, capsys):
+def test_a_damaged_cache_is_ignored_and_written_again(model, mnist_dir, tmp_path, caplog):
     damaged = BackgroundIndex(model, WEIGHTS, mnist_dir, tmp_path, per_digit=5)._cache_path()
     damaged.write_bytes(b"not an npz")
     index = BackgroundIndex(model, WEIGHTS, mnist_dir, tmp_path, per_digit=5).start().join(60)
     assert index.status()["status"] == "ready"
-    assert "ignoring" in capsys.readouterr().err
+    assert "ignoring" in caplog.text
     assert nn.load_state(damaged)["features"].shape == (50, model.layers[-1].in_features)
 
 
@@ -104,18 +98,18 @@ def test_without_mnist_the_note_says_where_it_looked_and_how_to_get_it(model, tm
     assert "$MNIST_DIR" in state["note"] and "python train.py" in state["note"]
 
 
-def test_a_broken_mnist_file_is_reported_not_raised(model, tmp_path, capsys):
+def test_a_broken_mnist_file_is_reported_not_raised(model, tmp_path, caplog):
     write_fake_mnist(tmp_path)  # 6 images: too few for even one of each digit, and no 3, 6, 7, 8
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b garbage")
     index = BackgroundIndex(model, WEIGHTS, tmp_path, cache_dir=None).start().join(10)
     assert index.status()["status"] == "failed" and index.index is None
     assert "could not be prepared" in index.status()["note"]
-    assert "nearest training digits are off" in capsys.readouterr().err
+    assert "nearest training digits are off" in caplog.text
 
 
 def test_building_reports_its_progress(model, train, monkeypatch):
     images, labels = train
     seen = []
-    NeighbourIndex.build(model, images, labels, sample_positions(labels, per_digit=25),
+    NeighbourIndex.build(model, images, labels, first_of_each_digit(labels, per_digit=25),
                          progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 250 // nb.BATCH + 1

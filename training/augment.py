@@ -23,7 +23,8 @@ kept modest; slant, pen and shape variation are what remain. Rotations stay mode
 
 The two pixel loops are numba kernels, each beside a NumPy twin (`*_reference`, same signature)
 that a test compares them with; `NUMBA_DISABLE_JIT=1` makes them plain Python. They run on one
-thread: a batch of 128 takes about a millisecond, small next to a training step.
+thread: a batch of 128 takes about a millisecond (python -m scripts.plot_augmentations --time),
+small next to a training step.
 
 What this module is not: a general augmentation library. Images are (N, H, W) float32 in 0..1 with
 1 = ink (MNIST polarity), everything outside the image counts as background, and there is no colour,
@@ -267,24 +268,3 @@ def _checked(images: np.ndarray) -> np.ndarray:
         raise ValueError(f"augment_batch takes images in 0..1, got {images.min():g}.."
                          f"{images.max():g}: divide uint8 images by 255")
     return images
-
-
-def _benchmark(batch_size: int = 128, repeats: int = 300) -> None:
-    """`python -m training.augment`: median time of augment_batch on a batch of MNIST-sized images."""
-    import time
-
-    rng = np.random.default_rng(0)
-    images = rng.random((batch_size, 28, 28), dtype=np.float32)
-    for label, kwargs in (("defaults", {}), ("elastic=1.5", {"elastic": 1.5})):
-        augment_batch(images, rng, **kwargs)  # compile (or load the cache) outside the timing
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            augment_batch(images, rng, **kwargs)
-            times.append(time.perf_counter() - start)
-        print(f"augment_batch, {batch_size} images, {label}: median "
-              f"{1e3 * np.median(times):.2f} ms over {repeats} runs (one thread)")
-
-
-if __name__ == "__main__":
-    _benchmark()

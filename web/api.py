@@ -180,11 +180,11 @@ def refusals() -> Iterator[None]:
     try:
         yield
     except DrawingTooLargeError as err:  # a subclass of DrawingError: test it first
-        raise RequestError(413, _sentence(err)) from None
+        raise RequestError(413, one_line(err)) from None
     except DrawingError as err:
-        raise RequestError(400, _sentence(err)) from None
+        raise RequestError(400, one_line(err)) from None
     except BlankDrawingError as err:
-        raise RequestError(422, _sentence(err)) from None
+        raise RequestError(422, one_line(err)) from None
 
 
 def _decode_data_url(image: str) -> bytes:
@@ -251,6 +251,6 @@ def add_headers() -> None:
         response.set_header("Cache-Control", "no-store")
 
 
-def _sentence(err: Exception) -> str:
-    """An exception's message as one line for a person."""
+def one_line(err: Exception) -> str:
+    """An exception's message as one line for a person (its type's name if it has none)."""
     return " ".join(str(err).split()) or type(err).__name__

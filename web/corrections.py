@@ -5,16 +5,17 @@
     reader.remember("a1b2...", x28, label=9)                      # after the store kept it
 
 The network is never changed. Each drawing a person labels is kept (by web.store) and, here, as
-its hidden features (256 for the committed CNN): the output of the layer before the last Dense,
-where digits that look alike to the network lie close together. When the same person draws again,
-each of their labelled drawings may vote for its label, but only when the new drawing is nearer to
-it (cosine similarity) than to every one of 500 MNIST training digits of the class the network
-chose. A drawing that looks like the network's usual idea of that digit keeps the network's answer;
-one that looks more like the person's own "this is a 9" is read as 9. The votes are blended with
-the softmax: p' = (p + VOTE * sum of passing similarities per label) / total.
+its hidden features (256 for the committed CNN, web/features.py): the output of the layer before
+the last Dense, where digits that look alike to the network lie close together. When the same
+person draws again, each of their labelled drawings may vote for its label, but only when the new
+drawing is nearer to it (cosine similarity) than to every one of 500 MNIST training digits of
+the class the network chose. A drawing that looks like the network's usual idea of that digit
+keeps the network's answer; one that looks more like the person's own "this is a 9" is read as 9.
+The votes are blended with the softmax:
+p' = (p + VOTE * sum of passing similarities per label) / total.
 
 Why this rule: it was chosen by measurement (python -m scripts.adaptation, UNIPEN train writers
-for the choices, test writers to report; README "Learning from corrections"). Without the MNIST
+for the choices, test writers to report; docs/corrections.md). Without the MNIST
 gate, a plain nearest-neighbour blend either fixed little or misread many of the person's other
 digits; fine-tuning the last layer on the corrections with replayed MNIST fixed less and broke
 more. With no labelled drawings a person gets exactly the network's answer.
@@ -32,42 +33,22 @@ from collections.abc import Callable
 import numpy as np
 
 import nn
-from nn.losses import softmax
+from web.features import first_of_each_digit, last_hidden_layer
 
 REFERENCES_PER_CLASS = 500  # MNIST training digits per class that a person's drawing must beat
 VOTE = 2.0  # weight of a passing example's similarity against the softmax's total of 1
 MAX_EXAMPLES = 500  # a person's latest labelled drawings that vote
 MAX_PEOPLE = 10_000  # people whose examples stay in memory (about 64 KB for 500 examples)
-# Images per forward pass: a batch's im2col lives at once (1.1 GB for 5,000 images in the second
-# convolution). 5,000 references took 30 s in one pass, 6 s in batches of 64 (a busy machine,
-# load average 10, one BLAS thread).
-BATCH = 64
-
-
-def hidden_features(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One forward pass: (unit-length hidden features float32 (N, H), probabilities (N, 10)).
-
-    x: float32 (N, 28, 28) or (N, 1, 28, 28) in 0..1. The hidden features are the input of the
-    model's last layer (for the default CNN the 256 ReLU units), scaled to length 1 so that a dot
-    product is the cosine similarity.
-    """
-    x = np.asarray(x, dtype=np.float32).reshape(-1, 1, 28, 28)
-    hidden, logits = [], []
-    for i in range(0, len(x), BATCH):
-        outputs = model.activations(x[i:i + BATCH])
-        hidden.append(outputs[-2].reshape(len(outputs[-2]), -1))  # (B, H)
-        logits.append(outputs[-1])
-    hidden, logits = np.concatenate(hidden), np.concatenate(logits).astype(np.float64)
-    norms = np.linalg.norm(hidden, axis=1, keepdims=True)
-    return hidden / np.maximum(norms, 1e-12), softmax(logits)
 
 
 def mnist_references(data_dir, per_class: int = REFERENCES_PER_CLASS
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """The first `per_class` MNIST training images of each digit: uint8 (10 * per_class, 28,
-    28) and their labels. Raises what nn.data.load_mnist raises for missing or damaged files."""
+    """The first `per_class` MNIST training images of each digit (web.features'
+    first_of_each_digit), grouped by digit, 0s first: uint8 (10 * per_class, 28, 28) and their
+    labels. Raises what nn.data.load_mnist raises for missing or damaged files."""
     images, labels = nn.data.load_mnist(data_dir, "train")
-    chosen = np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in range(10)])
+    chosen = first_of_each_digit(labels, per_class)
+    chosen = chosen[np.argsort(labels[chosen], kind="stable")]  # (10 * per_class,)
     return images[chosen], labels[chosen]
 
 
@@ -76,7 +57,8 @@ class Corrections:
 
     def __init__(self, model, reference_images: np.ndarray, reference_labels: np.ndarray):
         self.model = model
-        self.references, _ = hidden_features(model, np.asarray(reference_images) / np.float32(255))
+        images = np.asarray(reference_images) / np.float32(255)  # (R, 28, 28) in 0..1
+        self.references, _ = last_hidden_layer(model, images)
         self.reference_labels = np.asarray(reference_labels, dtype=np.int64)
 
     def gate(self, probabilities: np.ndarray, hidden: np.ndarray) -> np.ndarray:
@@ -136,7 +118,7 @@ class Reader:
         examples, labels = self._examples(person)
         if len(examples) == 0:
             return self.model.predict(x[None, None])[0].astype(np.float64), False
-        hidden, p = hidden_features(self.model, x[None])
+        hidden, p = last_hidden_layer(self.model, x[None])
         p, adapted = self.corrections.apply(p, hidden, examples, labels)
         return p[0], bool(adapted[0])
 
@@ -145,7 +127,7 @@ class Reader:
         if person is None or self.corrections is None:
             return
         examples, labels = self._examples(person)
-        hidden, _ = hidden_features(self.model, x[None])
+        hidden, _ = last_hidden_layer(self.model, x[None])
         if len(examples):
             hidden = np.concatenate([examples, hidden])[-MAX_EXAMPLES:]
         self._keep(person, hidden, np.append(labels, label)[-MAX_EXAMPLES:])
@@ -165,7 +147,7 @@ class Reader:
         if stored is None:
             return none
         inputs, labels = stored
-        found = (hidden_features(self.model, inputs)[0], labels) if len(inputs) else none
+        found = (last_hidden_layer(self.model, inputs)[0], labels) if len(inputs) else none
         self._keep(person, *found)
         return found
 

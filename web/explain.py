@@ -38,6 +38,7 @@ import numpy as np
 from PIL import Image
 
 import nn
+from web.features import hidden_of
 from web.neighbours import BackgroundIndex
 
 NEIGHBOURS = 8  # training digits shown
@@ -163,7 +164,7 @@ class Explainer:
         noise = np.random.default_rng(0).normal(0, NOISE, (SMOOTHING, 1, 28, 28))
         noisy = (batch + noise).astype(np.float32)  # (SMOOTHING, 1, 28, 28)
         gradient = self.model.input_gradient(noisy, one_hot).mean(axis=0)[0]
-        hidden = outputs[-2][0] if len(outputs) > 1 else None  # as hidden_features gives
+        hidden = hidden_of(outputs)[0] if len(outputs) > 1 else None
         p = nn.softmax(logits[None].astype(np.float64))[0]
         return {
             "digit": digit,

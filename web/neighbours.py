@@ -1,15 +1,12 @@
 """The MNIST training digits nearest to a drawing, as the network sees them.
 
-    index = NeighbourIndex.build(model, images, labels, sample_positions(labels))
-    index.nearest(hidden_features(model, x)[0], k=8)   # -> [Neighbour(position, label, ...)]
+    index = NeighbourIndex.build(model, images, labels, first_of_each_digit(labels, 1000))
+    index.nearest(last_hidden_layer(model, x)[0][0], k=8)   # -> [Neighbour(position, label, ...)]
 
-"Nearest" is measured in the network's last hidden layer, the D numbers (256 for the committed
-CNN) that its final layer reads: two digits are near when the network describes them alike, whatever
-their pixels. The measure is cosine similarity, since ReLU features of a faint and a bold
-version of one shape differ mostly in length, not in direction.
+"Nearest" is cosine similarity in the network's last hidden layer (web/features.py).
 
 The index holds a sample of the training images: the first PER_DIGIT of each digit among the
-first TRAIN_SPLIT, the images train.py trains on (the rest of the file is its validation split).
+first 55,000, the images train.py trains on (the rest of the file is its validation split).
 Reading those 10,000 digits through the CNN takes about 5.5 s of one core (1,800 images/s), so
 `BackgroundIndex` does it in a thread of its own at the lowest CPU priority, once per weights
 file: the features are kept in data/cache/ under the SHA-256 of the weights, and later starts
@@ -24,8 +21,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import os
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,25 +32,12 @@ import numpy as np
 
 import nn
 from training.mnist import SEARCHED_DIRS, find_mnist
+from web.features import first_of_each_digit, last_hidden_layer, unit_rows
 
 PER_DIGIT = 1000  # training images of each digit in the index: 10,000 in all
-TRAIN_SPLIT = 55_000  # train.py's training images; the last 5,000 of the file validate
 CACHE_DIR = Path("data") / "cache"
 BATCH = 100  # images per forward pass while building: short passes, so requests get the GIL
-
-
-def hidden_features(model: nn.Sequential, x: np.ndarray) -> np.ndarray:
-    """The last hidden layer, what the model's final layer reads: x (N, 1, 28, 28) -> (N, D)."""
-    return model.activations(x)[-2]
-
-
-def sample_positions(labels: np.ndarray, per_digit: int = PER_DIGIT,
-                     limit: int = TRAIN_SPLIT) -> np.ndarray:
-    """Positions (int64, ascending) of the first `per_digit` images of each digit in
-    labels[:limit]: the same sample for every model, an equal number of each digit."""
-    labels = np.asarray(labels)[:limit]
-    chosen = [np.flatnonzero(labels == digit)[:per_digit] for digit in range(10)]
-    return np.sort(np.concatenate(chosen))
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,11 +68,11 @@ class NeighbourIndex:
         features = []
         for start in range(0, len(chosen), BATCH):
             x = chosen[start:start + BATCH, None].astype(np.float32) / 255  # (B, 1, 28, 28)
-            features.append(hidden_features(model, x))
+            features.append(last_hidden_layer(model, x, batch=BATCH)[0])  # unit rows
             if progress:
                 progress(min(1.0, (start + BATCH) / len(chosen)))
         features = np.concatenate(features) if features else np.zeros((0, 0), np.float32)
-        return cls(unit_rows(features), labels[positions], chosen, positions)
+        return cls(features, labels[positions], chosen, positions)
 
     def nearest(self, hidden: np.ndarray, k: int = 8) -> list[Neighbour]:
         """The k training digits whose hidden features point most nearly the way `hidden` (D,)
@@ -105,14 +89,7 @@ class NeighbourIndex:
                           self.images[i]) for i in best]
 
 
-def unit_rows(a: np.ndarray) -> np.ndarray:
-    """Each row divided by its length (a row of zeros stays zeros), float32."""
-    a = np.asarray(a, np.float32)
-    norms = np.linalg.norm(a, axis=1, keepdims=True)
-    return a / np.maximum(norms, 1e-12)
-
-
-# ---------------------------------------------------------------------------------- for serve.py
+# ------------------------------------------------------------------------- built in the background
 
 
 class BackgroundIndex:
@@ -165,7 +142,7 @@ class BackgroundIndex:
                 self._state = {"status": "missing", "progress": 0.0, "note": missing_note()}
                 return
             images, labels = nn.data.load_mnist(folder, "train")
-            positions = sample_positions(labels, self.per_digit)
+            positions = first_of_each_digit(labels, self.per_digit)
             cache = self._cache_path()
             features = _read_cache(cache, positions) if cache else None
             if features is None:
@@ -179,8 +156,7 @@ class BackgroundIndex:
             self.index = index
             self._state = {"status": "ready", "progress": 1.0, "note": None}
         except Exception as err:  # any failure: the panel says so, and the server carries on
-            print(f"serve.py: the nearest training digits are off: {type(err).__name__}: {err}",
-                  file=sys.stderr, flush=True)
+            log.warning("the nearest training digits are off: %s: %s", type(err).__name__, err)
             self._state = {"status": "failed", "progress": 0.0,
                            "note": f"The nearest training digits could not be prepared: {err}"}
 
@@ -218,8 +194,7 @@ def _read_cache(path: Path, positions: np.ndarray) -> np.ndarray | None:
         if np.array_equal(state["positions"], positions) and len(features) == len(positions):
             return features
     except (ValueError, KeyError, TypeError) as err:
-        print(f"serve.py: ignoring {path} ({err}); computing the features again",
-              file=sys.stderr, flush=True)
+        log.warning("ignoring %s (%s); computing the features again", path, err)
     return None
 
 
@@ -230,5 +205,4 @@ def _write_cache(path: Path, positions: np.ndarray, features: np.ndarray) -> Non
         nn.save_state(path, {"positions": positions.astype(np.int32),
                              "features": features.astype(np.float16)})
     except OSError as err:
-        print(f"serve.py: could not keep the features in {path} ({err})", file=sys.stderr,
-              flush=True)
+        log.warning("could not keep the features in %s (%s)", path, err)

@@ -214,7 +214,7 @@ class _JsonErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error
-        body = error_body(_sentence(error.code, str(error.body)))
+        body = error_body(_waitress_error_sentence(error.code, str(error.body)))
         self.status = f"{error.code} {error.reason}"
         self.response_headers.extend([("Content-Type", "application/json"),
                                       ("Cache-Control", "no-store"), *HEADERS.items()])
@@ -227,7 +227,8 @@ class _JsonErrorTask(ErrorTask):
 _Channel.error_task_class = _JsonErrorTask
 
 
-def _sentence(code: int, detail: str) -> str:
+def _waitress_error_sentence(code: int, detail: str) -> str:
+    """The sentence for an error waitress finds itself (bad HTTP, a body or headers too large)."""
     detail = " ".join(detail.split())[:160]
     if code == 400:
         return f"The request is not valid HTTP/1.1: {detail}."

@@ -8,21 +8,23 @@ memory between the workers; the parent starts no threads, so forking stays safe.
 dies is replaced (and the parent gives up if three die within two seconds of starting each); on
 Linux, workers end with their parent even when it is killed outright.
 
-What this is not: a general process manager (no reloading, no scaling, no logging of its own).
+What this is not: a general process manager (no reloading, no scaling; its one log
+line is a warning when a worker dies).
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
-import sys
 import time
 import traceback
 from collections.abc import Callable
 
 _STOPPING = {signal.SIGTERM, signal.SIGINT}
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+log = logging.getLogger(__name__)
 
 
 class _Stop(Exception):
@@ -51,8 +53,8 @@ def run_workers(serve_forever: Callable[[], None], workers: int) -> None:
             quick_deaths = quick_deaths + 1 if time.monotonic() - began < 2.0 else 0
             if quick_deaths >= 3:
                 raise RuntimeError("worker processes keep failing as they start")
-            print(f"serve.py: worker {pid} ended (exit code "
-                  f"{os.waitstatus_to_exitcode(status)}); starting another", file=sys.stderr)
+            log.warning("worker %d ended (exit code %d); starting another", pid,
+                        os.waitstatus_to_exitcode(status))
             _start(serve_forever, started)
     except _Stop:
         pass
