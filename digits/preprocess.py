@@ -13,7 +13,7 @@ mass at (14, 14) of a 28x28 field, white ink on black (MNIST polarity). Two ways
 
 ``preprocess`` and ``preprocess_strokes`` are what the server calls, for the prediction and for
 the preview it shows. ``to_mnist_steps`` returns every intermediate image of the PNG path, so the
-README figure shows exactly this code.
+figure in docs/handwriting.md shows exactly this code.
 
 What this module deliberately is not: a photo pipeline. It expects a drawing on a plain background
 (a canvas export or a scan); it does not deskew, denoise paper texture or find a digit among others.

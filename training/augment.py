@@ -23,8 +23,8 @@ kept modest; slant, pen and shape variation are what remain. Rotations stay mode
 
 The two pixel loops are numba kernels, each beside a NumPy twin (`*_reference`, same signature)
 that a test compares them with; `NUMBA_DISABLE_JIT=1` makes them plain Python. They run on one
-thread: a batch of 128 takes about a millisecond (python -m scripts.plot_augmentations --time),
-small next to a training step.
+thread, small next to a training step (docs/training.md; python -m scripts.plot_augmentations
+--time).
 
 What this module is not: a general augmentation library. Images are (N, H, W) float32 in 0..1 with
 1 = ink (MNIST polarity), everything outside the image counts as background, and there is no colour,
