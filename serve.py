@@ -52,10 +52,21 @@ import numpy as np
 from bottle import Bottle, HTTPResponse, request, response, static_file
 
 import nn
+from web.corrections import Corrections, Reader, mnist_references
 from digits.canvas import canvas_png
 from digits.drawing import MAX_POINTS, MAX_SIDE, MAX_STROKES
-from digits.preprocess import preprocess, preprocess_strokes
+from web.explain import Explainer
 from training.mnist import SEARCHED_DIRS, find_mnist
+from web.neighbours import BackgroundIndex
+from digits.preprocess import preprocess, preprocess_strokes
+from web.store import (
+    DrawingStore,
+    RateLimitError,
+    StoreError,
+    StoreInputError,
+    check_digit,
+    check_person,
+)
 from web.api import (
     ERROR_SENTENCES,
     MAX_BODY_BYTES,
@@ -67,19 +78,8 @@ from web.api import (
     read_drawing,
     read_json,
 )
-from web.corrections import Corrections, Reader, mnist_references
-from web.explain import Explainer
 from web.gate import Gate
-from web.neighbours import BackgroundIndex
 from web.server import listen, run
-from web.store import (
-    DrawingStore,
-    RateLimitError,
-    StoreError,
-    StoreInputError,
-    check_digit,
-    check_person,
-)
 
 # ----------------------------------------------------------------------------------------------
 # defaults (the command line overrides host, port, weights and workers)

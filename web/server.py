@@ -110,6 +110,9 @@ def _give_large_buffers_back() -> None:
     15-18 MiB larger after 2,000 to 8,000 refused requests of every kind (measured with the
     requests of tests/test_web_server.py). Smaller blocks, such as a 280x280 canvas's arrays,
     stay on the heap and cost no system call. A no-op without glibc.
+
+    This is the serving process's policy; a training process wants the opposite (nn's
+    DataParallel keeps freed memory for the next step), and the two never share a process.
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
