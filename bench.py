@@ -1,5 +1,5 @@
-"""How fast is nn? Times the committed CNN (nn.fast.cnn with train.py's 256 hidden units) and an MLP, and
-the same models in PyTorch if installed.
+"""How fast is nn? Times the committed CNN (nn.fast.cnn with train.py's 256 hidden units) and an
+MLP, and the same models in PyTorch if installed.
 
     python bench.py                # human-readable table
     python bench.py --json         # ... and one JSON object as the last line

@@ -37,14 +37,20 @@ import numpy as np
 
 import nn
 import nn.fast
+from digits.preprocess import strokes_to_mnist
 from training.augment import augment_batch
 from training.handwriting import handwriting_images
 from training.mnist import DownloadError, ensure_mnist, resolve_data_dir
-from digits.preprocess import strokes_to_mnist
 from training.report import cpu_name, plot_all
-from web.store import StoreError, read_drawings
 from training.synthetic import synthetic_digits
-from training.unipen import VALIDATION, load_unipen, parse_holdout, resolve_unipen_dir, split_writers
+from training.unipen import (
+    VALIDATION,
+    load_unipen,
+    parse_holdout,
+    resolve_unipen_dir,
+    split_writers,
+)
+from web.store import StoreError, read_drawings
 
 
 def option(default, help: str, low=None):

@@ -9,11 +9,11 @@ the gradient check allows 1e-6 relative error (test_layers.py says why).
 
 import numpy as np
 import pytest
+from test_layers import TOL, away_from_zero, distinct
 
 import nn
 import nn.fast
 from nn.gradcheck import check_layer
-from test_layers import TOL, away_from_zero, distinct
 
 
 def twins(make_plain, make_fast):

@@ -33,7 +33,8 @@ def test_fast_adam_takes_the_steps_of_plain_adam(weight_decay):
     for Adam in (nn.Adam, nn.fast.Adam):
         params = {k: p.copy() for k, p in start.items()}
         grads = {k: np.zeros_like(p) for k, p in params.items()}
-        adam, steps = Adam([(params, grads)], lr=0.01, weight_decay=weight_decay), np.random.default_rng(5)
+        adam = Adam([(params, grads)], lr=0.01, weight_decay=weight_decay)
+        steps = np.random.default_rng(5)
         for _ in range(20):
             for k in grads:
                 grads[k][...] = steps.normal(size=grads[k].shape)

@@ -37,10 +37,11 @@ workers, which spin for a while after each multiply: a multiply then a parallel 
 import numpy as np
 from numba import njit
 
+from .. import layers
+
 # The plain layers' im2col and col2im are these kernels' NumPy twins.
-from ..layers import col2im as col2im_reference
-from ..layers import conv_output_size
-from ..layers import im2col as im2col_reference
+im2col_reference, col2im_reference = layers.im2col, layers.col2im
+conv_output_size = layers.conv_output_size
 
 
 # ----------------------------------------------------------------------------- im2col

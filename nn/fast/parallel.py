@@ -8,10 +8,10 @@ The batch is cut into slices of consecutive images (at most `slice_size`, at lea
 thread), dealt out to `workers` threads. Each thread runs its slices forward and backward,
 one after another, through its own replica of the model (model.replica(chunk): the same
 parameter arrays, its own caches and grads), and the slices' gradients are added into the
-model's own grads, each weighted by its share of the batch. Slices of 32 rather than 64 images keep a
-slice's activations in cache (measured: 12% less CPU time per image). The optimiser therefore sees
-the gradient of the mean loss over the whole batch, as if one thread had done it all (up to
-float32 rounding in a different order of summation).
+model's own grads, each weighted by its share of the batch. Slices of 32 rather than 64 images
+keep a slice's activations in cache (measured: 12% less CPU time per image). The optimiser
+therefore sees the gradient of the mean loss over the whole batch, as if one thread had done it
+all (up to float32 rounding in a different order of summation).
 
 Why threads can run at once here: a step's work is BLAS matrix multiplies and numba kernels
 (nogil=True), and both release Python's GIL. Why BLAS gets one thread per caller meanwhile:
