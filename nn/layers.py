@@ -182,20 +182,24 @@ class MaxPool2D(Layer):
 
     def forward(self, x, train=False):
         k, s = self.size, self.stride
-        windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s]
-        flat = windows.reshape(windows.shape[:4] + (k * k,))   # (N, C, OH, OW, k*k)
-        argmax = flat.argmax(axis=-1)                          # (N, C, OH, OW)
+        OH, OW = (x.shape[2] - k) // s + 1, (x.shape[3] - k) // s + 1
+        # element (kh, kw) of every window at once: one strided slice each -> (k*k, N, C, OH, OW)
+        windows = np.stack([x[:, :, kh:kh + s * OH:s, kw:kw + s * OW:s]
+                            for kh in range(k) for kw in range(k)])
+        argmax = windows.argmax(axis=0)                        # (N, C, OH, OW), first on ties
         if train:
             self.cache = (argmax, x.shape)
-        return np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+        return windows.max(axis=0)
 
     def backward(self, dout):
         argmax, shape = self.cache
         k, s = self.size, self.stride
-        n, c, i, j = np.indices(dout.shape)
+        OH, OW = dout.shape[2:]
         dx = np.zeros(shape, dtype=dout.dtype)
-        # += that adds twice where windows overlap and a pixel won both
-        np.add.at(dx, (n, c, i * s + argmax // k, j * s + argmax % k), dout)
+        for kh in range(k):  # += : where windows overlap, a pixel can win more than one
+            for kw in range(k):
+                won = argmax == kh * k + kw                    # (N, C, OH, OW)
+                dx[:, :, kh:kh + s * OH:s, kw:kw + s * OW:s] += np.where(won, dout, 0)
         return dx
 
     def config(self):

@@ -26,7 +26,7 @@ Convolutions have two more kernels of their own, each a module with its own expl
 winograd.py (3x3 filters over many channels) and direct.py (3x3 filters over one channel);
 Adam's update is one kernel beside Adam in nn/fast/optim.py.
 
-Why no `prange`: the cores are used one level up. In training, nn.DataParallel runs slices
+Why no `prange`: the cores are used one level up. In training, DataParallel runs slices
 of a batch on one thread per core, each with its own kernels and single-threaded BLAS, so a
 kernel has its core to itself; inside a kernel, threads would only fight over it. (Before
 that, with one thread and multi-threaded BLAS, a parallel numba loop lost to OpenBLAS's
