@@ -41,6 +41,12 @@ def test_replicas_share_the_weights_so_one_update_moves_all():
     for layer, twin in zip(model.layers, trainer.replicas[1].layers):
         for name, p in layer.params.items():
             assert twin.params[name] is p
+    assert all(layer.chunk is None for layer in model.layers)  # the model's own layers untouched
+
+
+def test_a_plain_model_is_refused_with_what_to_build_instead():
+    with pytest.raises(TypeError, match="nn.fast.Sequential.*nn.fast.cnn"):
+        nn.fast.DataParallel(nn.cnn(seed=0), 2)
 
 
 def test_replica_dropout_draws_its_own_masks_and_its_state_continues_them():
