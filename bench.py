@@ -1,5 +1,5 @@
-"""How fast is nn? Times the committed CNN (nn.cnn with train.py's 256 hidden units) and an MLP, and
-the same models in PyTorch if installed.
+"""How fast is nn? Times the committed CNN (nn.fast.cnn with train.py's 256 hidden units) and an
+MLP, and the same models in PyTorch if installed.
 
     python bench.py                # human-readable table
     python bench.py --json         # ... and one JSON object as the last line
@@ -9,7 +9,7 @@ the same models in PyTorch if installed.
 For each model: a full training step at batch 128 (forward, backward, Adam), single-image
 inference latency (median and p99) and batch-256 inference throughput. PyTorch, when installed
 (`pip install -e .[bench]`), runs the same architectures in the same process with the same
-thread count, and the ratios are printed. nn trains the CNN as train.py does: nn.DataParallel
+thread count, and the ratios are printed. nn trains the CNN as train.py does: nn.fast.DataParallel
 with one thread per core (the MLP with one thread and BLAS on every core). The two take
 turns in blocks (ten training steps of nn, ten of PyTorch, ...), so a burst of load from
 elsewhere on the machine hits both alike, while neither starts every step among the other's
@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 import nn
+import nn.fast
 from training.report import cpu_name
 
 BATCH = 128
@@ -94,8 +95,8 @@ def nn_calls(model: nn.Sequential, x, y, x1, x256, threads: int | None) -> dict:
     """What is timed, as functions: a training step (through DataParallel over `threads` cores,
     as train.py trains the CNN, or with threads None plain forward and backward on one thread
     with BLAS on every core), and inference on 1 and on 256 images."""
-    trainer = nn.DataParallel(model, workers=threads) if threads else None
-    optimiser = nn.Adam(model.parameters())
+    trainer = nn.fast.DataParallel(model, workers=threads) if threads else None
+    optimiser = nn.fast.Adam(model.parameters())
 
     def step():
         if trainer:
@@ -211,8 +212,8 @@ def main(argv=None) -> int:
     results = {}
     # the MLP's step is three small multiplies: one thread with BLAS on every core beats
     # DataParallel there (measured 0.7x PyTorch through it, 1.4x without)
-    for name, make, workers in (("cnn", lambda seed: nn.cnn(seed, hidden=HIDDEN), threads),
-                                ("mlp", nn.mlp, None)):
+    for name, make, workers in (("cnn", lambda seed: nn.fast.cnn(seed, hidden=HIDDEN), threads),
+                                ("mlp", nn.fast.mlp, None)):
         model = make(seed=0)
         calls = {"nn": nn_calls(model, x, y, x1, x256, workers)}
         if has_torch:

@@ -36,14 +36,21 @@ from pathlib import Path
 import numpy as np
 
 import nn
+import nn.fast
+from digits.preprocess import strokes_to_mnist
 from training.augment import augment_batch
 from training.handwriting import handwriting_images
 from training.mnist import DownloadError, ensure_mnist, resolve_data_dir
-from digits.preprocess import strokes_to_mnist
 from training.report import cpu_name, plot_all
-from web.store import StoreError, read_drawings
 from training.synthetic import synthetic_digits
-from training.unipen import VALIDATION, load_unipen, parse_holdout, resolve_unipen_dir, split_writers
+from training.unipen import (
+    VALIDATION,
+    load_unipen,
+    parse_holdout,
+    resolve_unipen_dir,
+    split_writers,
+)
+from web.store import StoreError, read_drawings
 
 
 def option(default, help: str, low=None):
@@ -65,7 +72,7 @@ class Config:
     ema: float = option(0.0, "evaluate and keep a moving average of the weights with this "
                              "decay per step instead of the last ones (0: the last ones)")
     workers: int = option(os.cpu_count() or 1, "threads a training step runs on, each with "
-                                               "slices of the batch (nn.DataParallel)", low=1)
+                                               "slices of the batch (nn.fast.DataParallel)", low=1)
     hidden: int = option(256, "units of the CNN's hidden layer", low=1)
     dropout: float = option(0.25, "dropout before the last layer (half of it after the "
                                  "convolutions)")
@@ -377,9 +384,9 @@ def run(config: Config, resume: bool, argv) -> int:
 
     data = load_data(config, saved["run"].get("drawings_upto") if resume else None)
     x, y = data.x, data.y
-    model = nn.cnn(seed=config.seed, dropout=config.dropout, hidden=config.hidden)
-    optimiser = nn.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    trainer = nn.DataParallel(model, workers=config.workers)
+    model = nn.fast.cnn(seed=config.seed, dropout=config.dropout, hidden=config.hidden)
+    optimiser = nn.fast.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    trainer = nn.fast.DataParallel(model, workers=config.workers)
     ema = nn.EMA(model.parameters(), decay=config.ema) if config.ema else None
     rng = np.random.default_rng(config.seed)
     state = {"epoch": 0, "history": [], "config": dataclasses.asdict(config),

@@ -149,8 +149,8 @@ def require_idx(data_dir: str | os.PathLike, name: str) -> Path:
     path = find_idx(data_dir, name)
     if path is None:
         raise FileNotFoundError(
-            f"{data_dir} has neither {name}.gz nor {name}: run `python train.py --data-dir "
-            f"{data_dir}` to download MNIST there, or set MNIST_DIR to a folder that holds it"
+            f"{data_dir} has neither {name}.gz nor {name}: put MNIST's four IDX files there "
+            "(as downloaded, .gz, or decompressed), or pass the folder that holds them"
         )
     return path
 

@@ -40,15 +40,16 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
 
 
 def check_layer(layer, x: np.ndarray, seed: int = 0, h: float = 1e-5,
-                forward=None) -> dict[str, float]:
+                forward=None, backward=None) -> dict[str, float]:
     """Compare a layer's backward with numerical gradients; return the relative error for the
-    input ("x", unless the layer's input_grad is False) and for every parameter. Cast the
-    layer's params and x to float64 first.
+    input ("x", unless backward returns None) and for every parameter. Casts the layer's params
+    and x to float64 first.
 
-    `forward(x)` overrides how the layer is called (e.g. to fix a Dropout mask); by default it
-    is `layer.forward(x, train=True)`.
+    `forward(x)` and `backward(dout)` override how the layer is called (e.g. to fix a Dropout
+    mask); by default they are `layer.forward(x, train=True)` and `layer.backward(dout)`.
     """
     forward = forward or (lambda inp: layer.forward(inp, train=True))
+    backward = backward or layer.backward
     for k in layer.params:
         layer.params[k] = layer.params[k].astype(np.float64)
     x = x.astype(np.float64)
@@ -58,10 +59,10 @@ def check_layer(layer, x: np.ndarray, seed: int = 0, h: float = 1e-5,
         return float(np.sum(forward(x) * g))
 
     forward(x)
-    dx = layer.backward(g)
+    dx = backward(g)
     analytic = {k: v.copy() for k, v in layer.grads.items()}
     numeric = {}
-    if dx is not None:  # a layer with input_grad False returns none
+    if dx is not None:
         analytic["x"], numeric["x"] = dx, numerical_gradient(loss, x, h)
     for k, p in layer.params.items():
         numeric[k] = numerical_gradient(loss, p, h)

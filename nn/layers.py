@@ -1,49 +1,22 @@
-"""Layers: small classes that each know their forward pass and its derivative.
+"""Layers: small classes that each know their forward pass and its derivative, in plain NumPy.
 
-The one contract every layer keeps
-----------------------------------
-    out = layer.forward(x, train)   computes the output and keeps in `layer.cache` what backward
-                                    will need (only when train is True: inference keeps nothing).
-    dx = layer.backward(dout)       takes dL/dout, fills `layer.grads[name]` = dL/dparam for every
-                                    `layer.params[name]`, and returns dL/dx.
-    layer.params, layer.grads       dicts of arrays with the same names and shapes.
+The one contract (CS231n's forward/backward with a cache, as small classes):
+    out = layer.forward(x, train)   computes the output; in training it keeps in `layer.cache`
+                                    what backward will need.
+    dx = layer.backward(dout)       takes dL/dout, fills `layer.grads[name]` = dL/dparam for
+                                    every `layer.params[name]`, and returns dL/dx.
     layer.config()                  the constructor arguments, so a saved model can be rebuilt.
-    layer.state_dict()              what else training changes besides params (Dropout's random
-    layer.load_state_dict(state)    generator), so a checkpoint can continue a run exactly.
-    layer.input_grad                True by default. The first layer of a model has no one to
-                                    pass dx to, so Sequential sets it False there, and layers
-                                    whose dx costs real work (Conv2D, Dense) then return None
-                                    instead of computing it (PyTorch's requires_grad, in small).
-    layer.chunk                     None by default: training takes the whole batch at once.
-                                    nn.DataParallel sets it on the layers of its replicas, each
-                                    run by a thread with one BLAS thread, and layers that unroll
-                                    images into big matrices (Conv2D) then go `chunk` images at
-                                    a time, so those matrices stay in the core's cache.
-    twin = layer.replica()          a copy that shares `params` (the very same arrays, so one
-                                    update moves both) but keeps its own cache, grads and
-                                    random state: what each thread of data-parallel training
-                                    (parallel.py) runs its slice of the batch through.
 
-A model (model.py) is a list of these; its backward walks the same list in reverse. Nothing
-outside this file special-cases a layer type. This is CS231n's forward/backward-with-cache
-convention, written as small classes.
+Shapes use one vocabulary: N images, C channels, H x W pixels, F filters of KH x KW, D features.
+Weights start He-normal (He et al. 2015): std = sqrt(2 / fan_in) keeps the variance of
+activations roughly constant through layers followed by ReLU. Randomness comes from an explicit
+`np.random.default_rng(seed)`.
 
-Shapes use one vocabulary: N images in a batch, C channels, H x W pixels, F filters of
-KH x KW, D features. Images are (N, C, H, W) ("NCHW"), as in the MNIST contract (N, 1, 28, 28).
-
-Initialisation draws from an explicit `np.random.default_rng(seed)`: He (Kaiming) normal for
-layers followed by ReLU, std = sqrt(2 / fan_in), which keeps the variance of activations
-roughly constant from layer to layer (He et al. 2015, "Delving Deep into Rectifiers").
-
-What this file is not: an autograd engine. Each derivative is written by hand, and
-gradcheck.py is how we know each one is right.
+What this file is not: fast, or an autograd engine. Each derivative is written by hand, and
+gradcheck.py checks it; nn/fast holds the same layers on compiled kernels.
 """
 
-import copy
-
 import numpy as np
-
-from . import direct, kernels, winograd
 
 
 class Layer:
@@ -53,8 +26,6 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.cache = None
-        self.input_grad = True
-        self.chunk: int | None = None
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -66,18 +37,14 @@ class Layer:
         return {}
 
     def state_dict(self) -> dict:
+        """What training changes besides params (Dropout's generator), for checkpoints."""
         return {}
 
     def load_state_dict(self, state: dict) -> None:
         pass
 
-    def replica(self) -> "Layer":
-        twin = copy.copy(self)  # shallow: twin.params is this layer's dict of arrays
-        twin.grads, twin.cache = {}, None
-        return twin
-
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in self.config().items() if k != "seed")
+        args = ", ".join(f"{k}={v}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
 
 
@@ -97,8 +64,7 @@ class Dense(Layer):
     def __init__(self, in_features: int, out_features: int, seed=0, dtype=np.float32):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        std = np.sqrt(2.0 / in_features)  # He initialisation
-        w = _rng(seed).normal(0.0, std, size=(in_features, out_features))
+        w = _rng(seed).normal(0.0, np.sqrt(2.0 / in_features), size=(in_features, out_features))
         self.params = {"w": w.astype(dtype), "b": np.zeros(out_features, dtype=dtype)}
 
     def forward(self, x, train=False):
@@ -110,44 +76,58 @@ class Dense(Layer):
         x = self.cache
         self.grads["w"] = x.T @ dout          # (D_in, N) @ (N, D_out)
         self.grads["b"] = dout.sum(axis=0)
-        if not self.input_grad:
-            return None
         return dout @ self.params["w"].T      # (N, D_out) @ (D_out, D_in)
 
     def config(self):
         return {"in_features": self.in_features, "out_features": self.out_features}
 
 
+def conv_output_size(size: int, k: int, stride: int, pad: int) -> int:
+    """How many positions a window of width k visits along a side of `size` pixels."""
+    return (size + 2 * pad - k) // stride + 1
+
+
+def im2col(x, KH, KW, stride, pad):
+    """Unroll patches: x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW).
+
+    Column n*OH*OW + i*OW + j is the patch under output pixel (i, j) of image n, in (c, kh, kw)
+    order: the order of w (F, C, KH, KW) flattened to (F, C*KH*KW), so that w_flat @ cols is
+    the whole convolution. Padding reads as 0.
+    """
+    N, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (KH, KW), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride]             # (N, C, OH, OW, KH, KW)
+    OH, OW = windows.shape[2], windows.shape[3]
+    # (C, KH, KW, N, OH, OW) -> one column per output pixel
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * KH * KW, N * OH * OW)
+
+
+def col2im(cols, N, C, H, W, KH, KW, stride, pad):
+    """The adjoint of im2col: cols (C*KH*KW, N*OH*OW) -> dx (N, C, H, W), adding each
+    patch's gradient back where the patch came from (patches overlap, so their sums meet)."""
+    OH, OW = conv_output_size(H, KH, stride, pad), conv_output_size(W, KW, stride, pad)
+    patches = cols.reshape(C, KH, KW, N, OH, OW)
+    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            # output pixel (i, j) saw padded pixel (i*stride + kh, j*stride + kw)
+            dxp[:, :, kh:kh + stride * OH:stride, kw:kw + stride * OW:stride] += (
+                patches[:, kh, kw].transpose(1, 0, 2, 3))   # (C, N, OH, OW) -> (N, C, OH, OW)
+    return dxp[:, :, pad:pad + H, pad:pad + W].copy()       # the padding was no input: drop it
+
+
 class Conv2D(Layer):
-    """2-D convolution (cross-correlation, as every framework computes it) with stride and padding.
+    """2-D convolution (cross-correlation, as every framework computes it) by im2col.
 
     Inputs:  x (N, C, H, W)
-    Params:  w (F, C, KH, KW), b (F,)
+    Params:  w (F, C, KH, KW), b (F,)  (KH = KW = kernel_size)
     Returns: out (N, F, OH, OW), OH = (H + 2*padding - KH) // stride + 1, likewise OW.
-    Cache:   x, and its patches when they were unrolled all at once (see chunk below), or
-             the filters' Winograd transform U.
+    Cache:   x and its patches cols.
 
-    Three ways to compute it, picked by shape, giving the same numbers up to float32 rounding
-    (measured on one core, forward and backward of 32 images, for the default CNN's layers):
-      im2col    any shape. Copies every patch into a column, so the whole convolution is ONE
-                matrix multiply w_flat @ cols of shape (F, n*OH*OW), which BLAS runs near the
-                machine's peak. Backward is two more multiplies and col2im, the adjoint of
-                im2col, which adds each patch's gradient back where the patch came from.
-      Winograd  3x3 filters, stride 1, padding 1, even height and width, at least 8 input
-                channels (winograd.py): 2.25x fewer multiplies. Second layer: 6.3 -> 3.1 ms.
-                With fewer channels its transforms cost more than the multiplies they save.
-      direct    one input channel, 3x3 filters, stride 1 (direct.py): the 9 multiply-adds per
-                pixel as loops, too few for a matrix multiply to pay. First layer, which needs
-                no dx: 1.1 -> 0.5 ms. Asked for dx, backward goes the im2col way.
-
-    With `chunk` set (nn.DataParallel does), training goes a few images at a time: the patches
-    of a whole batch are large (29 MB for the default CNN's second layer at batch 128), and
-    every pass over them went to main memory; those of 4 images fit in a core's L2 cache, and
-    the multiplies are still big enough for the one BLAS thread each of DataParallel's threads
-    has. Backward then unrolls the patches again rather than keeping them (x is 1/9 of their
-    size). Without it, and always at inference, the whole batch is one multiply, which BLAS
-    spreads over every core: chunks that small would make BLAS's threads meet for every one of
-    them (measured: 4x slower for 2,560 images). Winograd goes in chunks the same way.
+    im2col copies every patch into a column, so the whole layer is ONE matrix multiply,
+    (F, C*KH*KW) @ (C*KH*KW, N*OH*OW), which BLAS runs near the machine's peak. Backward is
+    two more multiplies, dw = dout_rows @ cols^T and dcols = w^T @ dout_rows, and col2im.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
@@ -155,79 +135,32 @@ class Conv2D(Layer):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        fan_in = in_channels * kernel_size * kernel_size
-        w = _rng(seed).normal(0.0, np.sqrt(2.0 / fan_in),
-                              size=(out_channels, in_channels, kernel_size, kernel_size))
+        K = kernel_size
+        w = _rng(seed).normal(0.0, np.sqrt(2.0 / (in_channels * K * K)),
+                              size=(out_channels, in_channels, K, K))
         self.params = {"w": w.astype(dtype), "b": np.zeros(out_channels, dtype=dtype)}
 
     def forward(self, x, train=False):
         w, b = self.params["w"], self.params["b"]
-        F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
-        x = np.ascontiguousarray(x)
-        N, C, H, W = x.shape
-        how = self._algorithm(x.shape)
-        if how == "direct":
-            if train:
-                self.cache = (x, None)
-            return direct.conv3x3_forward(x, w, b, p)
-        if how == "winograd":
-            u = winograd.weight_transform(w)                           # (16, C, F)
-            if train:
-                self.cache = (x, u)
-            return winograd.conv3x3_forward(x, u, b, self.chunk if train else None)
-        OH, OW = kernels.conv_output_size(H, K, s, p), kernels.conv_output_size(W, K, s, p)
-        w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
-        out = np.empty((N, F, OH, OW), dtype=x.dtype)
-        chunk = (self.chunk if train else None) or max(N, 1)
-        for n in range(0, N, chunk):
-            xn = x[n:n + chunk]                                        # (n, C, H, W)
-            cols = kernels.im2col(xn, K, K, s, p)                      # (C*K*K, n*OH*OW)
-            out[n:n + chunk] = kernels.rows_to_nchw(w_flat @ cols, b, len(xn), OH, OW)
-        if train:  # the patches too when they are of the whole batch: backward needs them
-            self.cache = (x, cols if chunk >= N else None)
-        return out
+        K, s, p = self.kernel_size, self.stride, self.padding
+        N, F = x.shape[0], w.shape[0]
+        OH, OW = conv_output_size(x.shape[2], K, s, p), conv_output_size(x.shape[3], K, s, p)
+        cols = im2col(x, K, K, s, p)                          # (C*K*K, N*OH*OW)
+        rows = w.reshape(F, -1) @ cols + b[:, None]           # (F, N*OH*OW)
+        if train:
+            self.cache = (x, cols)
+        return rows.reshape(F, N, OH, OW).transpose(1, 0, 2, 3).copy()  # -> (N, F, OH, OW)
 
     def backward(self, dout):
-        x, kept = self.cache
+        x, cols = self.cache
         w = self.params["w"]
-        dout = np.ascontiguousarray(dout)
-        how = self._algorithm(x.shape)
-        if how == "winograd":
-            self.grads["w"], self.grads["b"], dx = winograd.conv3x3_backward(
-                x, kept, dout, self.chunk, self.input_grad)
-            return dx
-        if how == "direct" and not self.input_grad:
-            self.grads["w"], self.grads["b"] = direct.conv3x3_backward(x, dout, self.padding)
-            return None
-        F, K, s, p = self.out_channels, self.kernel_size, self.stride, self.padding
         N, C, H, W = x.shape
-        cols = kept if how == "im2col" else None
-        w_flat = w.reshape(F, -1)                                      # (F, C*K*K)
-        dw, db = np.zeros_like(w_flat), np.zeros_like(self.params["b"])
-        dx = np.empty_like(x) if self.input_grad else None
-        chunk = self.chunk or max(N, 1)
-        for n in range(0, N, chunk):
-            xn = x[n:n + chunk]
-            if cols is None or chunk < N:
-                cols = kernels.im2col(xn, K, K, s, p)                  # (C*K*K, n*OH*OW)
-            drows = kernels.nchw_to_rows(dout[n:n + chunk])            # (F, n*OH*OW)
-            dw += drows @ cols.T
-            db += drows.sum(axis=1)
-            if dx is not None:
-                dcols = w_flat.T @ drows                               # (C*K*K, n*OH*OW)
-                dx[n:n + chunk] = kernels.col2im(dcols, len(xn), C, H, W, K, K, s, p)
-        self.grads["w"] = dw.reshape(w.shape)                          # (F, C*K*K) -> (F, C, K, K)
-        self.grads["b"] = db
-        return dx
-
-    def _algorithm(self, shape) -> str:
-        """"direct", "winograd" or "im2col" for inputs of this shape (see the docstring)."""
-        C, H, W = shape[1:]
-        if C == 1 and self.kernel_size == 3 and self.stride == 1:
-            return "direct"
-        if C >= 8 and winograd.fits(self.kernel_size, self.stride, self.padding, H, W):
-            return "winograd"
-        return "im2col"
+        F, K = w.shape[0], self.kernel_size
+        drows = dout.transpose(1, 0, 2, 3).reshape(F, -1)      # (N, F, OH, OW) -> (F, N*OH*OW)
+        self.grads["w"] = (drows @ cols.T).reshape(w.shape)    # (F, C*K*K) -> (F, C, K, K)
+        self.grads["b"] = drows.sum(axis=1)
+        dcols = w.reshape(F, -1).T @ drows                     # (C*K*K, N*OH*OW)
+        return col2im(dcols, N, C, H, W, K, K, self.stride, self.padding)
 
     def config(self):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
@@ -235,11 +168,11 @@ class Conv2D(Layer):
 
 
 class MaxPool2D(Layer):
-    """Max over size x size windows, moving by `stride` (default: size, so windows do not overlap).
+    """Max over size x size windows, moving by `stride` (default: size, windows not overlapping).
 
     Inputs:  x (N, C, H, W)
-    Returns: out (N, C, OH, OW), OH = (H - size) // stride + 1
-    Cache:   argmax, where in each window the maximum was (int32, same shape as out), and H, W.
+    Returns: out (N, C, OH, OW), OH = (H - size) // stride + 1, likewise OW.
+    Cache:   argmax, where in each window the maximum was (the first one on ties), and x's shape.
     The gradient of a max flows only to the element that won; the others get zero.
     """
 
@@ -248,15 +181,26 @@ class MaxPool2D(Layer):
         self.size, self.stride = size, stride or size
 
     def forward(self, x, train=False):
-        out, argmax = kernels.maxpool_forward(np.ascontiguousarray(x), self.size, self.stride)
+        k, s = self.size, self.stride
+        OH, OW = (x.shape[2] - k) // s + 1, (x.shape[3] - k) // s + 1
+        # element (kh, kw) of every window at once: one strided slice each -> (k*k, N, C, OH, OW)
+        windows = np.stack([x[:, :, kh:kh + s * OH:s, kw:kw + s * OW:s]
+                            for kh in range(k) for kw in range(k)])
+        argmax = windows.argmax(axis=0)                        # (N, C, OH, OW), first on ties
         if train:
-            self.cache = (argmax, x.shape[2], x.shape[3])
-        return out
+            self.cache = (argmax, x.shape)
+        return windows.max(axis=0)
 
     def backward(self, dout):
-        argmax, H, W = self.cache
-        return kernels.maxpool_backward(np.ascontiguousarray(dout), argmax, H, W,
-                                        self.size, self.stride)
+        argmax, shape = self.cache
+        k, s = self.size, self.stride
+        OH, OW = dout.shape[2:]
+        dx = np.zeros(shape, dtype=dout.dtype)
+        for kh in range(k):  # += : where windows overlap, a pixel can win more than one
+            for kw in range(k):
+                won = argmax == kh * k + kw                    # (N, C, OH, OW)
+                dx[:, :, kh:kh + s * OH:s, kw:kw + s * OW:s] += np.where(won, dout, 0)
+        return dx
 
     def config(self):
         return {"size": self.size, "stride": self.stride}
@@ -266,13 +210,13 @@ class ReLU(Layer):
     """out = max(x, 0). Cache: out itself, since dout passes exactly where out > 0."""
 
     def forward(self, x, train=False):
-        out = kernels.relu_forward(np.ascontiguousarray(x))
+        out = np.maximum(x, 0)
         if train:
             self.cache = out
         return out
 
     def backward(self, dout):
-        return kernels.relu_backward(np.ascontiguousarray(dout), self.cache)
+        return dout * (self.cache > 0)
 
 
 class Flatten(Layer):
@@ -306,9 +250,8 @@ class Dropout(Layer):
         if not train or self.p == 0.0:
             return x
         keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
-        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
-        self.cache = mask
-        return x * mask
+        self.cache = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        return x * self.cache
 
     def backward(self, dout):
         return dout * self.cache
@@ -321,12 +264,6 @@ class Dropout(Layer):
 
     def load_state_dict(self, state):
         self.rng.bit_generator.state = state["rng"]
-
-    def replica(self):
-        twin = super().replica()
-        # its own masks: this generator's stream jumped ahead by 2**127 draws (never overlaps)
-        twin.rng = np.random.Generator(self.rng.bit_generator.jumped())
-        return twin
 
 
 # The names a saved architecture may use; model.py rebuilds layers from these only.

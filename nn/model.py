@@ -5,6 +5,9 @@
     dx = model.backward(dlogits)               # the same list, back to front
     probs = model.predict(x)                   # inference: batches, float32, softmax
 
+`load(path)` gives the model on nn.fast's compiled layers (imported then, not with nn);
+`load(path, fast=False)` the same weights in the plain layers of layers.py.
+
 `save(model, path)` writes an ordinary NumPy .npz archive: one array per parameter, named
 "<layer index>.<param name>" (e.g. "0.w"), plus "architecture" and "meta", two JSON strings
 stored as plain unicode arrays. Nothing is pickled, so loading a file from a stranger cannot
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .layers import LAYERS, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU
+from .layers import LAYERS, Layer
 from .losses import softmax
 
 FORMAT = "handwritten-digits/nn-model/1"
@@ -37,23 +40,17 @@ class Sequential:
     def __init__(self, layers: list[Layer], meta: dict | None = None):
         self.layers = list(layers)
         self.meta = dict(meta or {})
-        if self.layers:
-            self.layers[0].input_grad = False  # nothing comes before it: skip computing its dx
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         for layer in self.layers:
             x = layer.forward(x, train)
         return x
 
-    def backward(self, dout: np.ndarray) -> None:
-        """Fill every layer's grads, last layer first. (The first layer's dx is not computed.)"""
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Fill every layer's grads, last layer first; returns dL/d(input)."""
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
-
-    def replica(self) -> "Sequential":
-        """A twin of this model that shares its parameter arrays, with its own caches, grads and
-        dropout masks (see Layer.replica): data-parallel training runs one per thread."""
-        return Sequential([layer.replica() for layer in self.layers], self.meta)
+        return dout
 
     def parameters(self) -> list[tuple[dict, dict]]:
         """(params, grads) of every layer that has parameters: what an optimiser updates."""
@@ -102,15 +99,8 @@ class Sequential:
                 continue
             x = layer.forward(x, train=True)
             path.append(layer)
-        asked = [layer.input_grad for layer in path]
-        for layer in path:
-            layer.input_grad = True  # the first layer's dx too, which training never needs
-        try:
-            for layer in reversed(path):
-                dout = layer.backward(dout)
-        finally:
-            for layer, flag in zip(path, asked):
-                layer.input_grad = flag
+        for layer in reversed(path):
+            dout = layer.backward(dout)
         return dout
 
     def architecture(self) -> list[dict]:
@@ -138,12 +128,14 @@ class Sequential:
 
 
 # ----------------------------------------------------------------------------- architectures
-def cnn(seed: int = 0, dropout: float = 0.0, hidden: int = 128) -> Sequential:
+def cnn(seed: int = 0, dropout: float = 0.0, hidden: int = 128, kinds=None) -> Sequential:
     """The default CNN: two 3x3 conv + pool stages, then a hidden layer of `hidden` units.
 
     (N,1,28,28) -conv-> (N,32,28,28) -pool-> (N,32,14,14) -conv-> (N,64,14,14) -pool->
     (N,64,7,7) -flatten-> (N,3136) -dense-> (N,hidden) -dense-> (N,10) logits.
+    `kinds` (name -> layer class, like LAYERS) builds it of other layers: nn.fast.cnn's.
     """
+    Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU = _kinds(kinds)
     rng = np.random.default_rng(seed)
     layers = [
         Conv2D(1, 32, 3, padding=1, seed=rng), ReLU(), MaxPool2D(2),
@@ -159,11 +151,17 @@ def cnn(seed: int = 0, dropout: float = 0.0, hidden: int = 128) -> Sequential:
     return Sequential(layers)
 
 
-def mlp(seed: int = 0) -> Sequential:
+def mlp(seed: int = 0, kinds=None) -> Sequential:
     """A multilayer perceptron 784-256-128-10, the baseline every MNIST course starts from."""
+    _, Dense, _, Flatten, _, ReLU = _kinds(kinds)
     rng = np.random.default_rng(seed)
     return Sequential([Flatten(), Dense(784, 256, seed=rng), ReLU(),
                        Dense(256, 128, seed=rng), ReLU(), Dense(128, 10, seed=rng)])
+
+
+def _kinds(kinds):
+    kinds = kinds or LAYERS
+    return [kinds[name] for name in ("Conv2D", "Dense", "Dropout", "Flatten", "MaxPool2D", "ReLU")]
 
 
 # ----------------------------------------------------------------------------- files
@@ -182,13 +180,23 @@ def save(model: Sequential, path, meta: dict | None = None) -> None:
     _write_npz(Path(path), arrays)
 
 
-def load(path):
-    """Rebuild a model saved by `save`. Raises FileNotFoundError or a ValueError that says
-    exactly what is wrong with the file (not a model, unknown layer, wrong array shape...)."""
+def load(path, fast: bool = True) -> Sequential:
+    """Rebuild a model saved by `save`: on nn.fast's compiled layers, or with fast=False on the
+    plain ones of layers.py (the same answers up to float32 rounding). Raises FileNotFoundError
+    or a ValueError that says exactly what is wrong with the file (not a model, unknown layer,
+    wrong array shape...)."""
+    if fast:
+        from . import fast as compiled  # here, not at the top: `import nn` loads no numba
+        return compiled.load(path)
+    return read_model(path, LAYERS, Sequential)
+
+
+def read_model(path, kinds: dict, sequential=Sequential) -> Sequential:
+    """`load` with the layer classes `kinds` (name -> class) and the model class `sequential`."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no model file at {path}: train one with `python train.py` "
-                                "or pass the path of a .npz saved by nn.save")
+        raise FileNotFoundError(f"no model file at {path}: pass the path of a .npz saved by "
+                                "nn.save (or train and save a model first)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
@@ -205,7 +213,7 @@ def load(path):
         raise ValueError(f"{path}: the architecture or meta entry is not valid JSON ({e})"
                          ) from None
     arrays.pop("format")
-    model = Sequential(_build_layers(architecture, path), meta)
+    model = sequential(_build_layers(architecture, path, kinds), meta)
     for name, param in model_arrays(model).items():
         if name not in arrays:
             raise ValueError(f"{path}: array '{name}' is missing (the architecture needs it with "
@@ -283,23 +291,23 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         raise
 
 
-def _build_layers(architecture, path) -> list[Layer]:
+def _build_layers(architecture, path, kinds) -> list[Layer]:
     if not isinstance(architecture, list):
         raise ValueError(f"{path}: the architecture must be a list of layers")
     layers = []
     for i, spec in enumerate(architecture):
         kind = spec.get("type") if isinstance(spec, dict) else None
-        if kind not in LAYERS:
+        if kind not in kinds:
             raise ValueError(f"{path}: layer {i} has unknown type {kind!r} "
-                             f"(known: {', '.join(LAYERS)})")
+                             f"(known: {', '.join(kinds)})")
         args = {k: v for k, v in spec.items() if k != "type"}
         try:
-            layers.append(LAYERS[kind](**args))
+            layers.append(kinds[kind](**args))
         except (TypeError, ValueError) as e:
             raise ValueError(f"{path}: layer {i} ({kind}) has bad arguments {args}: {e}"
                              ) from None
     return layers
 
 
-__all__ = ["Sequential", "cnn", "mlp", "save", "load", "save_state", "load_state", "model_arrays",
-           "Conv2D", "Dense", "Dropout", "Flatten", "MaxPool2D", "ReLU"]
+__all__ = ["Sequential", "cnn", "mlp", "save", "load", "read_model", "save_state", "load_state",
+           "model_arrays"]

@@ -3,12 +3,10 @@
 Both work in place on the arrays of a model's `parameters()`, a list of (params, grads) dict
 pairs, one pair per layer, so that the optimiser never needs to know what a layer is.
 Their `state_dict()` / `load_state_dict()` let a checkpoint resume a run exactly.
-Adam's step is one compiled pass per array, `adam_update`, kept here beside its NumPy twin
-(kernels.py's conventions: no state, the caller picks dtypes).
+Plain NumPy: nn.fast.Adam takes the same step in one compiled pass per array.
 """
 
 import numpy as np
-from numba import njit
 
 
 class SGD:
@@ -41,15 +39,6 @@ class SGD:
 class Adam:
     """Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization", Algorithm 1),
     with decoupled weight decay when weight_decay > 0 (AdamW, Loshchilov & Hutter 2019).
-
-        t += 1
-        m = beta1 * m + (1 - beta1) * g          first moment: a running mean of gradients
-        v = beta2 * v + (1 - beta2) * g**2       second moment: a running mean of their squares
-        m_hat = m / (1 - beta1**t)               bias correction: m and v start at 0
-        v_hat = v / (1 - beta2**t)
-        param -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * param)
-
-    Each parameter array takes its step in one compiled pass (adam_update, below).
     """
 
     def __init__(self, parameters, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
@@ -61,15 +50,15 @@ class Adam:
 
     def step(self):
         self.t += 1
-        # fold both bias corrections into one step size (the paper's "efficient version")
-        lr_t = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
-        eps_t = self.eps * np.sqrt(1 - self.beta2 ** self.t)
+        lr, beta1, beta2, eps, t = self.lr, self.beta1, self.beta2, self.eps, self.t
         for (params, grads), m, v in zip(self.parameters, self.m, self.v):
             for k, p in params.items():
-                c = p.dtype.type  # the kernel's scalars in the parameters' dtype
-                adam_update(p, np.ascontiguousarray(grads[k], p.dtype), m[k], v[k],
-                            c(self.beta1), c(self.beta2), c(lr_t), c(eps_t),
-                            c(self.lr * self.weight_decay))
+                g = grads[k]
+                m[k][...] = beta1 * m[k] + (1 - beta1) * g      # a running mean of gradients
+                v[k][...] = beta2 * v[k] + (1 - beta2) * g * g  # ... and of their squares
+                m_hat = m[k] / (1 - beta1 ** t)                 # bias correction: m, v start at 0
+                v_hat = v[k] / (1 - beta2 ** t)
+                p -= lr * (m_hat / (np.sqrt(v_hat) + eps) + self.weight_decay * p)
 
     def state_dict(self):
         return {"t": self.t, "m": self.m, "v": self.v}
@@ -78,42 +67,6 @@ class Adam:
         self.t = int(state["t"])
         _copy_into(self.m, state["m"])
         _copy_into(self.v, state["v"])
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def adam_update(p, g, m, v, beta1, beta2, lr_t, eps_t, decay):
-    """One step of Adam (the class above has the paper's algorithm) for one array, in place:
-
-        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
-        p = p - decay * p - lr_t * m / (sqrt(v) + eps_t)
-
-    p, g, m, v: arrays of one shape and dtype; the scalars of that dtype (the caller casts
-    them); decay = lr * weight_decay, 0 for plain Adam. One pass over memory where NumPy's
-    version takes about ten, with temporaries: 0.14 ms against 2.3 ms for the committed CNN's
-    824,458 parameters. error_model="numpy": numba's default tests every division for a zero
-    divisor, to raise ZeroDivisionError, and that branch kept the loop from being vectorised
-    (1.6 ms). The divisor here is never zero (eps_t > 0).
-    """
-    pf, gf, mf, vf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
-    one = p.dtype.type(1)
-    for k in range(pf.size):
-        gk = gf[k]
-        mk = beta1 * mf[k] + (one - beta1) * gk
-        vk = beta2 * vf[k] + (one - beta2) * (gk * gk)
-        mf[k] = mk
-        vf[k] = vk
-        pk = pf[k]
-        pf[k] = pk - decay * pk - lr_t * mk / (np.sqrt(vk) + eps_t)
-
-
-def adam_update_reference(p, g, m, v, beta1, beta2, lr_t, eps_t, decay):
-    """NumPy twin of `adam_update`."""
-    one = p.dtype.type(1)
-    m *= beta1
-    m += (one - beta1) * g
-    v *= beta2
-    v += (one - beta2) * (g * g)
-    p -= decay * p + lr_t * m / (np.sqrt(v) + eps_t)
 
 
 def _copy_into(dst, src):

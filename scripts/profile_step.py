@@ -3,7 +3,7 @@
     python -m scripts.profile_step                 # the committed CNN, slices of 32, 64 images
     python -m scripts.profile_step --images 128 --slice 128
 
-Runs what one thread of nn.DataParallel runs (one BLAS thread, layers in chunks, the images
+Runs what one thread of nn.fast.DataParallel runs (one BLAS thread, layers in chunks, the images
 as slices one after another) and reports the CPU time of this thread per layer, the median
 over repeats, so that other jobs on the machine disturb it less than wall-clock time; then
 Adam's step over the whole model.
@@ -16,6 +16,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import nn
+import nn.fast
 
 
 def main(argv=None) -> int:
@@ -30,8 +31,9 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     x = rng.random((args.images, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, args.images)
-    model = nn.cnn(seed=0, hidden=args.hidden)
-    nn.DataParallel(model, workers=1, chunk=args.chunk)  # sets layer.chunk, keeps freed memory
+    trainer = nn.fast.DataParallel(nn.fast.cnn(seed=0, hidden=args.hidden), workers=1,
+                                   chunk=args.chunk)  # keeps freed memory, as in training
+    model = trainer.replicas[0]  # what its one thread runs: convolutions in chunks
     clock = time.thread_time
     forward = np.zeros((args.repeats, len(model.layers)))
     backward = np.zeros_like(forward)
@@ -46,7 +48,7 @@ def main(argv=None) -> int:
             _, d = nn.softmax_cross_entropy(h, y[start:start + args.slice])
             for i in reversed(range(len(model.layers))):
                 t0 = clock()
-                d = model.layers[i].backward(d)
+                d = model.layers[i].backward(d, input_grad=i > 0)
                 backward[r, i] += clock() - t0
 
     with threadpool_limits(1, user_api="blas"):
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
         for _, grads in model.parameters():  # gradients in place for Adam
             for g in grads.values():
                 g[...] = rng.normal(size=g.shape)
-        adam, times = nn.Adam(model.parameters()), []
+        adam, times = nn.fast.Adam(model.parameters()), []
         for _ in range(10 * args.repeats):
             t0 = clock()
             adam.step()

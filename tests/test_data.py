@@ -114,7 +114,7 @@ def test_load_mnist_rejects_an_unknown_split(tmp_path):
 def test_load_mnist_names_a_missing_file(tmp_path):
     write_fake_mnist(tmp_path)
     (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(FileNotFoundError, match=r"t10k-labels-idx1-ubyte.*MNIST_DIR"):
+    with pytest.raises(FileNotFoundError, match=r"t10k-labels-idx1-ubyte.*pass the folder"):
         load_mnist(tmp_path, "test")
 
 

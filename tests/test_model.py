@@ -3,12 +3,15 @@ training state (model, optimiser, generators) saved with save_state comes back w
 
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import nn
 from nn.gradcheck import numerical_gradient, relative_error
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "mnist_cnn.npz"
 
 
 @pytest.fixture
@@ -24,13 +27,35 @@ def images():
 def test_save_load_round_trips_exactly(tmp_path, model, images):
     path = tmp_path / "m.npz"
     nn.save(model, path, meta={"test_accuracy": 0.99})
-    loaded = nn.load(path)
+    loaded = nn.load(path, fast=False)
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
     assert loaded.architecture() == model.architecture()
     assert loaded.meta["test_accuracy"] == 0.99
     for (p1, _), (p2, _) in zip(model.parameters(), loaded.parameters()):
         for k in p1:
             np.testing.assert_array_equal(p1[k], p2[k])
     np.testing.assert_array_equal(loaded.predict(images), model.predict(images))
+
+
+def test_load_runs_on_the_fast_layers_unless_asked_for_the_plain_ones(tmp_path, model):
+    nn.save(model, tmp_path / "m.npz")
+    fast, plain = nn.load(tmp_path / "m.npz"), nn.load(tmp_path / "m.npz", fast=False)
+    for f, p in zip(fast.layers, plain.layers):
+        assert type(f).__module__ == "nn.fast.layers" and type(p).__module__ == "nn.layers"
+        assert isinstance(f, type(p))  # each fast layer is a subclass of its plain twin
+    assert fast.architecture() == plain.architecture()
+
+
+def test_the_committed_weights_answer_the_same_on_plain_and_fast_layers(mnist_dir):
+    """nn.load(path, fast=False) reads the same file into plain NumPy layers: the same
+    probabilities as nn.fast's kernels, up to float32 rounding (summed in another order)."""
+    fast, plain = nn.load(WEIGHTS), nn.load(WEIGHTS, fast=False)
+    images, _ = nn.data.load_mnist(mnist_dir, "test")
+    x = images[:200, None].astype(np.float32) / 255
+    p_fast, p_plain = fast.predict(x), plain.predict(x)
+    np.testing.assert_allclose(p_fast, p_plain, rtol=1e-4, atol=1e-6)
+    assert (p_fast.argmax(1) == p_plain.argmax(1)).all()
+    np.testing.assert_allclose(fast.forward(x[:20]), plain.forward(x[:20]), rtol=1e-4, atol=1e-4)
 
 
 def test_predict_returns_probabilities(model, images):
@@ -68,7 +93,6 @@ def test_input_gradient_matches_the_numerical_gradient_of_inference():
     assert dx.shape == x.shape
     assert relative_error(dx, numeric) < 1e-6  # Dropout left out: inference, not a random mask
     np.testing.assert_array_equal(model.input_gradient(x, g), dx)  # and so, repeatable
-    assert model.layers[0].input_grad is False  # the model still skips it when training
 
 
 def test_input_gradient_of_a_class_logit_is_a_saliency_map(model, images):
@@ -92,7 +116,7 @@ def test_file_holds_no_pickles(tmp_path, model):
 
 
 def test_missing_file_says_how_to_make_one(tmp_path):
-    with pytest.raises(FileNotFoundError, match="train.py"):
+    with pytest.raises(FileNotFoundError, match="nothing.npz.*saved by nn.save"):
         nn.load(tmp_path / "nothing.npz")
 
 

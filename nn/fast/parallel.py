@@ -1,28 +1,28 @@
 """Data parallelism: one training step on every core, with the layers unchanged.
 
-    trainer = nn.DataParallel(model, workers=2)
+    trainer = nn.fast.DataParallel(model, workers=2)
     loss, logits = trainer.forward_backward(x, y)    # fills model's grads, as model.backward would
     optimiser.step()
 
 The batch is cut into slices of consecutive images (at most `slice_size`, at least one per
 thread), dealt out to `workers` threads. Each thread runs its slices forward and backward,
-one after another, through its own replica of the model (model.replica(): the same parameter
-arrays, its own caches and grads), and the slices' gradients are added into the model's own
-grads, each weighted by its share of the batch. Slices of 32 rather than 64 images keep a
-slice's activations in cache (measured: 12% less CPU time per image). The optimiser therefore sees
-the gradient of the mean loss over the whole batch, as if one thread had done it all (up to
-float32 rounding in a different order of summation).
+one after another, through its own replica of the model (model.replica(chunk): the same
+parameter arrays, its own caches and grads), and the slices' gradients are added into the
+model's own grads, each weighted by its share of the batch. Slices of 32 rather than 64 images
+keep a slice's activations in cache (measured: 12% less CPU time per image). The optimiser
+therefore sees the gradient of the mean loss over the whole batch, as if one thread had done it
+all (up to float32 rounding in a different order of summation).
 
 Why threads can run at once here: a step's work is BLAS matrix multiplies and numba kernels
 (nogil=True), and both release Python's GIL. Why BLAS gets one thread per caller meanwhile:
 OpenBLAS runs one multi-threaded multiply at a time (a second caller waits for the first), and
 its idle workers spin for a while after each one, taking the core another thread needs.
 With one BLAS thread per slice, each core runs whole slices (multiplies, im2col, pooling, ...)
-and no core waits. Each replica's layers also get `chunk` (see Layer): with one BLAS thread,
-a convolution is fastest a few images at a time, its unrolled patches staying in cache.
+and no core waits. Each replica's convolutions take `chunk` images at a time (see
+layers.Conv2D): with one BLAS thread, that is fastest, their unrolled patches staying in cache.
 Measured on 2 shared cores, the default CNN's step at batch 128 against one thread with
 two-threaded BLAS: 129 ms against 337 ms under heavy load from other jobs, 43.8 against
-41.7 ms when one other job kept the second core mostly busy; README, Speed, has more.
+41.7 ms when one other job kept the second core mostly busy.
 
 The BLAS limit is set with threadpoolctl (a small pure-Python package that finds the BLAS
 library NumPy loaded and calls its set_num_threads), only around the threaded part of a step,
@@ -40,7 +40,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from .losses import softmax_cross_entropy
+from ..losses import softmax_cross_entropy
 from .model import Sequential
 
 
@@ -49,9 +49,9 @@ class DataParallel:
 
     Each thread takes consecutive slices of at most `slice_size` images, one after another, and
     adds up their gradients; the threads' sums are added into the model's grads at the end.
-    replicas[0] is the model itself; replicas[1:] share its parameter arrays. `state_dict()`
-    holds what the replicas own beyond the shared weights (their dropout generators), so a
-    checkpoint continues a run exactly.
+    `model` is a nn.fast.Sequential; `replicas` share its parameter arrays, one per thread, and
+    leave its own layers as they are. `state_dict()` holds what the replicas own beyond the
+    shared weights (their dropout generators), so a checkpoint continues a run exactly.
     """
 
     def __init__(self, model: Sequential, workers: int = 2, slice_size: int = 32,
@@ -59,13 +59,13 @@ class DataParallel:
         if min(workers, slice_size, chunk) < 1:
             raise ValueError("workers, slice_size and chunk must be at least 1, got "
                              f"{workers}, {slice_size}, {chunk}")
+        if not isinstance(model, Sequential):
+            raise TypeError(f"DataParallel runs a nn.fast.Sequential, got {type(model).__name__}: "
+                            "build it with nn.fast.cnn/mlp/load or nn.fast.Sequential([...])")
         self.model, self.slice_size = model, slice_size
-        self.replicas = [model]
-        for _ in range(workers - 1):
-            self.replicas.append(self.replicas[-1].replica())
-        for replica in self.replicas:
-            for layer in replica.layers:
-                layer.chunk = chunk  # see Layer: the images a layer takes at a time in training
+        self.replicas = [model.replica(chunk)]
+        for _ in range(workers - 1):  # each from the last: their dropout streams never meet
+            self.replicas.append(self.replicas[-1].replica(chunk))
         self.pool = ThreadPoolExecutor(workers - 1) if workers > 1 else None
         self.blas = _blas_controller()
         _keep_freed_memory()
@@ -101,10 +101,10 @@ class DataParallel:
         return float(sum(losses)), np.concatenate([logits[i] for i in order])
 
     def state_dict(self) -> dict:
-        return {"replicas": [[layer.state_dict() for layer in r.layers] for r in self.replicas[1:]]}
+        return {"replicas": [[layer.state_dict() for layer in r.layers] for r in self.replicas]}
 
     def load_state_dict(self, state: dict) -> None:
-        for r, layer_states in zip(self.replicas[1:], state["replicas"]):
+        for r, layer_states in zip(self.replicas, state["replicas"]):
             for layer, own in zip(r.layers, layer_states):
                 layer.load_state_dict(own)
 
@@ -136,7 +136,6 @@ def _blas_controller():
     except ImportError:
         return None
     return ThreadpoolController()
-
 
 
 def _keep_freed_memory():

@@ -1,10 +1,11 @@
-"""The hot loops of the library, compiled with numba, each beside a plain NumPy twin.
+"""The hot loops of nn.fast's layers, compiled with numba, each beside a plain NumPy twin.
 
 Every kernel here is a module-level function with no state: arrays in, arrays out. The fast
 version is decorated with `@njit(cache=True, nogil=True)`: compiled on first call, then
 cached on disk, and free of Python's GIL while it runs, so that threads (parallel.py) run
 kernels at once. Its twin, named `*_reference`, has the same signature and does the same thing
-with NumPy alone, so that a test can assert the two agree and a reader can learn from the slow one.
+with NumPy alone (im2col's and col2im's are nn/layers.py's own), so that a test can assert the
+two agree and a reader can learn from the slow one.
 `NUMBA_DISABLE_JIT=1` turns the fast ones back into plain Python for a debugger.
 
 What lives here, and why it needs compiling:
@@ -20,12 +21,12 @@ What lives here, and why it needs compiling:
                          pass over memory.
   relu_forward/back      one pass instead of NumPy's two (compare, then select).
 
-Conventions: float32 arrays, C-contiguous (the Python callers in layers.py make them so).
+Conventions: float32 arrays, C-contiguous (their callers in nn/fast/layers.py make them so).
 Convolutions have two more kernels of their own, each a module with its own explanation:
 winograd.py (3x3 filters over many channels) and direct.py (3x3 filters over one channel);
-Adam's update is one kernel beside Adam in optim.py.
+Adam's update is one kernel beside Adam in nn/fast/optim.py.
 
-Why no `prange`: the cores are used one level up. In training, nn.DataParallel runs slices
+Why no `prange`: the cores are used one level up. In training, DataParallel runs slices
 of a batch on one thread per core, each with its own kernels and single-threaded BLAS, so a
 kernel has its core to itself; inside a kernel, threads would only fight over it. (Before
 that, with one thread and multi-threaded BLAS, a parallel numba loop lost to OpenBLAS's
@@ -36,10 +37,11 @@ workers, which spin for a while after each multiply: a multiply then a parallel 
 import numpy as np
 from numba import njit
 
+from .. import layers
 
-def conv_output_size(size: int, k: int, stride: int, pad: int) -> int:
-    """How many positions a window of width k visits along a side of `size` pixels."""
-    return (size + 2 * pad - k) // stride + 1
+# The plain layers' im2col and col2im are these kernels' NumPy twins.
+im2col_reference, col2im_reference = layers.im2col, layers.col2im
+conv_output_size = layers.conv_output_size
 
 
 # ----------------------------------------------------------------------------- im2col
@@ -82,18 +84,6 @@ def im2col(x, KH, KW, stride, pad):
     return cols
 
 
-def im2col_reference(x, KH, KW, stride, pad):
-    """NumPy twin of `im2col`: pad, take a sliding-window view, reorder the axes."""
-    N, C, H, W = x.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    # windows: (N, C, OH', OW', KH, KW) for stride 1, then keep every stride-th position
-    windows = np.lib.stride_tricks.sliding_window_view(xp, (KH, KW), axis=(2, 3))
-    windows = windows[:, :, ::stride, ::stride]
-    OH, OW = windows.shape[2], windows.shape[3]
-    # (C, KH, KW, N, OH, OW) -> one column per output pixel
-    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * KH * KW, N * OH * OW).copy()
-
-
 @njit(cache=True, nogil=True)
 def col2im(cols, N, C, H, W, KH, KW, stride, pad):
     """Adjoint of im2col: cols (C*KH*KW, N*OH*OW) -> dx (N, C, H, W), summing overlaps.
@@ -120,21 +110,6 @@ def col2im(cols, N, C, H, W, KH, KW, stride, pad):
                             for j in range(OW):
                                 dst[kw + j * stride] += src[base + j]
     return np.ascontiguousarray(dxp[:, :, pad:pad + H, pad:pad + W])
-
-
-def col2im_reference(cols, N, C, H, W, KH, KW, stride, pad):
-    """NumPy twin of `col2im`: one strided add per kernel offset (kh, kw)."""
-    OH = (H + 2 * pad - KH) // stride + 1
-    OW = (W + 2 * pad - KW) // stride + 1
-    patches = cols.reshape(C, KH, KW, N, OH, OW)
-    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
-    for kh in range(KH):
-        for kw in range(KW):
-            # every output pixel (i, j) touched padded pixel (i*stride + kh, j*stride + kw)
-            dxp[:, :, kh:kh + stride * OH:stride, kw:kw + stride * OW:stride] += (
-                patches[:, kh, kw].transpose(1, 0, 2, 3)
-            )
-    return dxp[:, :, pad:pad + H, pad:pad + W].copy()
 
 
 # ----------------------------------------------------------------------------- layout

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nn import direct, kernels, winograd
+from nn.fast import direct, kernels, winograd
 
 # (N, C, H, W, K, stride, pad): odd sizes, stride 2, padding, a kernel as big as the image
 CONV_CASES = [

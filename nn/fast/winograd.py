@@ -39,12 +39,12 @@ default CNN's second convolution for 64 images: 12.4 ms with im2col, 8.2 ms with
 in (C, T) layout, 6.2-6.5 ms like this.
 
 What this module is not: a general convolution. It takes 3x3 filters, stride 1, padding 1 and
-an even image height and width; Conv2D uses it from 8 input channels on (the default CNN's
-second convolution; its first, on one channel, is direct.py's) and im2col for anything else.
+an even image height and width; Conv2D's "auto" takes it from 8 input channels on (the default
+CNN's second convolution; its first, on one channel, is direct.py's), im2col for anything else.
 The transforms of inputs and gradients are numba kernels, each beside a NumPy twin named
-`*_reference` with the same signature (tests/test_kernels.py holds them equal); the filters'
-transforms are a few thousand numbers and stay NumPy. No `prange`, for kernels.py's reason:
-nn.DataParallel already runs one thread per core.
+`*_reference` with the same signature (tests/test_fast_kernels.py holds them equal); the
+filters' transforms are a few thousand numbers and stay NumPy. No `prange`, for kernels.py's reason:
+DataParallel already runs one thread per core.
 """
 
 import numpy as np
