@@ -381,7 +381,8 @@ def test_page_loads_nothing_from_other_hosts(browser, server):
     page.screenshot(path=str(ARTIFACTS / "test_page_loads_nothing_from_other_hosts-laptop.png"))
     context.close()
     assert urls and all(url.startswith(server) for url in urls), urls
-    assert any(url.endswith("/static/app.js") for url in urls)
+    for module in ["main", "drawing", "answer", "corrections", "inside", "server"]:
+        assert any(url.endswith(f"/static/{module}.js") for url in urls), module
 
 
 # ------------------------------------------------------------------------------ corrections

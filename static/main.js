@@ -1,0 +1,59 @@
+/* main.js: the page's one starting point. Each feature is a module of its own:
+
+     drawing.js      the canvas, the pens and the strokes
+     answer.js       asking POST /api/predict and showing the digit, the bars, what it saw
+     corrections.js  "Yes, a 7" or the right digit, kept with POST /api/drawings
+     inside.js       the Look inside panel (POST /api/explain)
+     server.js       requests, and the contract of what is sent and what comes back
+
+   This file wires them together and holds the keys that are the page's, not a feature's.
+   No build step: the browser loads these files as they are (type="module").
+*/
+
+import { predict, setStatus, showEmpty, startAnswer } from "./answer.js";
+import { offerCorrection, startCorrections } from "./corrections.js";
+import { clearDrawing, hasInk, startDrawing, undoStroke } from "./drawing.js";
+import { startInside } from "./inside.js";
+
+function clearAll() {
+  clearDrawing();
+  showEmpty();
+}
+
+function undo() {
+  if (!undoStroke()) return;
+  if (hasInk()) predict();
+  else showEmpty();
+}
+
+function onKeyDown(event) {
+  if (event.defaultPrevented || event.isComposing || event.altKey) return;
+  const key = event.key;
+  if ((event.ctrlKey || event.metaKey) && (key === "z" || key === "Z") && !event.shiftKey) {
+    event.preventDefault();
+    undo();
+    return;
+  }
+  if (event.ctrlKey || event.metaKey) return;
+  if (key === "Enter") {
+    if (event.target instanceof HTMLButtonElement) return; // the button's own click handles it
+    event.preventDefault();
+    predict();
+  } else if (["Escape", "Backspace", "Delete", "c", "C"].includes(key)) {
+    event.preventDefault();
+    clearAll();
+  }
+}
+
+function start() {
+  startDrawing({ onStrokeStart: () => setStatus("pending"), onStrokeEnd: predict });
+  startInside(); // before the first answer, so the panel follows every status
+  startCorrections({ readAgain: predict });
+  startAnswer({ onShown: offerCorrection });
+  document.getElementById("predict").addEventListener("click", () => predict());
+  document.getElementById("clear").addEventListener("click", clearAll);
+  document.getElementById("undo").addEventListener("click", undo);
+  document.addEventListener("keydown", onKeyDown);
+}
+
+start();
