@@ -8,14 +8,12 @@
 import { hasInk, isDrawing, isLatestTurn, newTurn, strokesPayload } from "./drawing.js";
 import { getJson, personId, postJson, serverError } from "./server.js";
 
-const PAPER_RGB = [255, 255, 255];
-const INK_RGB = [29, 39, 51];
-
 const predictionEl = document.getElementById("prediction");
 const messageEl = document.getElementById("message");
 const resultEl = document.querySelector(".result");
 const seenCanvas = document.getElementById("seen");
 const bars = Array.from(document.querySelectorAll("#probabilities .bar"));
+const seen = { input: null }; // what #seen shows, drawn again when the colour scheme changes
 
 const answer = {
   // Under this top probability the page says "not sure" and shows two. The server's model
@@ -28,7 +26,7 @@ export async function predict() {
   if (isDrawing()) return; // mid-stroke: the end of the stroke will ask
   const turn = newTurn();
   if (!hasInk()) {
-    showEmpty("The canvas is empty: draw a digit first, then press Predict.");
+    showEmpty("Nothing to read yet: draw a digit, and the network reads it when you lift your pen.");
     return;
   }
   setStatus("pending");
@@ -63,6 +61,11 @@ function isAnswer(reply) {
 
 // ------------------------------------------------------------------------------ showing it
 
+// "a 7", "an 8": the article a digit takes when it is read aloud.
+export function aDigit(digit) {
+  return `${digit === 8 ? "an" : "a"} ${digit}`;
+}
+
 function percent(p) {
   // Rounded, except that nothing under 1 is shown as 100%: a certainty the model did not give.
   return `${p >= 0.995 && p < 1 ? 99 : Math.round(p * 100)}%`;
@@ -80,8 +83,8 @@ function showAnswer({ digit, probabilities, input, adapted }) {
   const unsure = p1 < answer.unsureBelow;
   predictionEl.textContent = String(digit);
   messageEl.textContent = unsure
-    ? `Not sure: a ${d1} (${percent(p1)}) or a ${d2} (${percent(p2)})?`
-    : `It looks like a ${d1} (${p1 >= 0.995 && p1 < 1 ? "over 99%" : percent(p1)} sure).`;
+    ? `Not sure: ${aDigit(d1)} (${percent(p1)}) or ${aDigit(d2)} (${percent(p2)})?`
+    : `It looks like ${aDigit(d1)} (${p1 >= 0.995 && p1 < 1 ? "over 99%" : percent(p1)} sure).`;
   resultEl.classList.toggle("unsure", unsure);
   showBars(probabilities, digit);
   showSeen(input);
@@ -116,13 +119,23 @@ function showBars(probabilities, digit) {
   });
 }
 
-// The network's input (MNIST polarity, 1.0 = ink) as ink on paper.
+// "rgb(29, 39, 51)" -> [29, 39, 51]
+function rgb(colour) {
+  return (colour.match(/[\d.]+/g) || [0, 0, 0]).slice(0, 3).map(Number);
+}
+
+// The network's input (MNIST polarity, 1.0 = ink) as ink on paper, in the colours the style
+// sheet gives #seen (color: the ink, background: the paper), so it follows a dark theme too.
 function showSeen(input) {
+  seen.input = input;
+  const style = getComputedStyle(seenCanvas);
+  const ink = rgb(style.color);
+  const paper = rgb(style.backgroundColor);
   const context = seenCanvas.getContext("2d");
   const image = context.createImageData(28, 28);
   for (let i = 0; i < 28 * 28; i++) {
     const v = input ? Math.min(1, Math.max(0, input[Math.floor(i / 28)][i % 28])) : 0;
-    for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round(PAPER_RGB[c] + v * (INK_RGB[c] - PAPER_RGB[c]));
+    for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round(paper[c] + v * (ink[c] - paper[c]));
     image.data[4 * i + 3] = 255;
   }
   context.putImageData(image, 0, 0);
@@ -138,6 +151,7 @@ async function readUnsureLevel() {
 // onShown(digit, adapted) follows every answer shown, onShown(null) every emptied one.
 export function startAnswer({ onShown }) {
   answer.onShown = onShown;
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => showSeen(seen.input));
   showEmpty();
   readUnsureLevel();
 }

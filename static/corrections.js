@@ -6,6 +6,7 @@
    so the answer shown is the one the person will get from now on.
 */
 
+import { aDigit } from "./answer.js";
 import { drawingKey, hasInk, strokesPayload } from "./drawing.js";
 import { errorSentence, personId, postJson } from "./server.js";
 
@@ -45,18 +46,17 @@ export function offerCorrection(digit, adapted) {
     setTeachState("saved", savedSentence(digit));
     return;
   }
-  confirmButton.textContent = `Yes, a ${digit}`;
-  confirmButton.setAttribute("aria-label", `Yes, it is a ${digit}`);
+  confirmButton.textContent = `Yes, ${aDigit(digit)}`; // its name too: what is seen is what is said
   setTeachState("ask", adapted
-    ? `Read as a ${digit} from your corrections. Right?`
-    : `Is it a ${digit}? If not, pick the digit:`);
+    ? `Read as ${aDigit(digit)} from your corrections. Right?`
+    : `Is it ${aDigit(digit)}? If not, pick the digit:`);
 }
 
 function savedSentence(shown) {
   const label = teaching.savedLabel;
   return label !== teaching.savedPredicted && label === shown
-    ? `Saved as a ${label}: drawings like this now read as a ${label} for you.`
-    : `Saved as a ${label}. Thank you!`;
+    ? `Saved as ${aDigit(label)}: drawings like this now read as ${aDigit(label)} for you.`
+    : `Saved as ${aDigit(label)}. Thank you!`;
 }
 
 async function teach(label) {
@@ -64,7 +64,7 @@ async function teach(label) {
   const key = drawingKey();
   const predicted = teaching.predicted;
   teaching.sending = true;
-  setTeachState("sending", `Saving it as a ${label}…`);
+  setTeachState("sending", `Saving it as ${aDigit(label)}…`);
   let response = null;
   let answer = null;
   try {
@@ -84,7 +84,7 @@ async function teach(label) {
   teaching.savedFor = key;
   teaching.savedLabel = label;
   teaching.savedPredicted = predicted;
-  setTeachState("saved", `Saved as a ${label}. Thank you!`);
+  setTeachState("saved", `Saved as ${aDigit(label)}. Thank you!`);
   if (label !== predicted) teaching.readAgain(); // show what this person will get from now on
 }
 

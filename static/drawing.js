@@ -9,7 +9,6 @@
 
 // fraction of the canvas width; digits/canvas.py has the same table (a test holds them equal)
 const PEN_WIDTHS = { thin: 0.03, medium: 0.055, thick: 0.09 };
-const INK_ON_SCREEN = "#1d2733";
 
 const canvas = document.getElementById("canvas");
 const ctx = canvas.getContext("2d");
@@ -102,8 +101,9 @@ function render() {
   ctx.save();
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
-  ctx.strokeStyle = INK_ON_SCREEN;
-  ctx.fillStyle = INK_ON_SCREEN;
+  const ink = getComputedStyle(canvas).color; // the style sheet's ink: light or dark theme
+  ctx.strokeStyle = ink;
+  ctx.fillStyle = ink;
   for (const stroke of state.strokes) drawStroke(ctx, stroke, canvas.width, canvas.height);
   ctx.restore();
   paper.classList.toggle("has-ink", state.strokes.length > 0);
@@ -237,5 +237,6 @@ export function startDrawing({ onStrokeStart, onStrokeEnd }) {
   if (saved) choosePen(saved);
   new ResizeObserver(fitCanvas).observe(canvas);
   window.addEventListener("resize", fitCanvas);
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", render);
   fitCanvas();
 }

@@ -4,12 +4,14 @@
    follows #prediction's data-status rather than hooking into the other modules.
 */
 
+import { aDigit } from "./answer.js";
 import { currentTurn, strokesPayload } from "./drawing.js";
 import { postJson, serverError } from "./server.js";
 
 const INSIDE_RETRY_MS = 2000;
 
 const predictionEl = document.getElementById("prediction");
+const drawCard = document.getElementById("canvas").closest(".card");
 const inside = {
   panel: document.getElementById("inside"),
   message: document.getElementById("inside-message"),
@@ -57,7 +59,7 @@ async function explainDrawing() {
 function showInside(answer) {
   document.getElementById("inside-input").src = answer.input;
   document.getElementById("inside-saliency").src = answer.saliency;
-  for (const el of inside.panel.querySelectorAll(".inside-digit")) el.textContent = String(answer.digit);
+  for (const el of inside.panel.querySelectorAll(".inside-digit")) el.textContent = aDigit(answer.digit);
   const [conv1, conv2] = answer.layers;
   document.getElementById("inside-filters").src = conv1 && conv1.filters ? conv1.filters : "";
   document.getElementById("inside-conv1").src = conv1 ? conv1.maps : "";
@@ -75,7 +77,7 @@ function showNeighbours(neighbours) {
     img.src = image;
     img.width = 28;
     img.height = 28;
-    img.alt = `a training ${label}`;
+    img.alt = `a training ${label}`; // "a training 8": the article is the word's
     const caption = document.createElement("span");
     caption.textContent = `${label} · ${similarity.toFixed(2)}`;
     item.append(img, caption);
@@ -112,7 +114,12 @@ function onToggle() {
   if (predictionEl.dataset.status === "done" && inside.panel.dataset.status !== "done") {
     explainDrawing();
   }
-  inside.panel.scrollIntoView({ block: "nearest" });
+  // Where the drawing card stays put (sticky, beside the panel on wide screens) nothing moves:
+  // the canvas and the answer stay where the pen is. On one column (phones) the panel's top
+  // comes up to where the eye is.
+  if (getComputedStyle(drawCard).position !== "sticky") {
+    inside.panel.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
 }
 
 export function startInside() {

@@ -26,20 +26,23 @@ function undo() {
   else showEmpty();
 }
 
+// The page's keys, as the footer names them: Backspace (or Ctrl+Z) undoes the last stroke;
+// Esc, Delete or C clears; Enter reads the drawing again. Digits are corrections.js's.
 function onKeyDown(event) {
   if (event.defaultPrevented || event.isComposing || event.altKey) return;
   const key = event.key;
-  if ((event.ctrlKey || event.metaKey) && (key === "z" || key === "Z") && !event.shiftKey) {
+  const ctrl = event.ctrlKey || event.metaKey;
+  if ((ctrl && (key === "z" || key === "Z") && !event.shiftKey) || (!ctrl && key === "Backspace")) {
     event.preventDefault();
     undo();
+  } else if (ctrl) {
     return;
-  }
-  if (event.ctrlKey || event.metaKey) return;
-  if (key === "Enter") {
+  } else if (key === "Enter") {
     if (event.target instanceof HTMLButtonElement) return; // the button's own click handles it
+    if (event.target instanceof Element && event.target.closest("summary")) return;
     event.preventDefault();
     predict();
-  } else if (["Escape", "Backspace", "Delete", "c", "C"].includes(key)) {
+  } else if (["Escape", "Delete", "c", "C"].includes(key)) {
     event.preventDefault();
     clearAll();
   }
