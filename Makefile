@@ -3,7 +3,10 @@ PYTHON ?= python3
 export MNIST_DIR ?= ../shared/mnist
 export UNIPEN_DIR ?= ../shared/unipen
 
-.PHONY: install test test-fast lint train serve bench chromium
+# axe-core, the accessibility audit the browser tests run (npm's package, pinned)
+AXE_CORE = 4.14.1
+
+.PHONY: install test test-fast lint train serve bench chromium axe
 
 install:            ## the app and its dependencies
 	$(PYTHON) -m pip install -q -e .
@@ -13,7 +16,15 @@ chromium:           ## Debian's Chromium for the browser tests (Playwright canno
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
-test: chromium      ## install everything, then every test (browser and slow ones too)
+axe:                ## axe-core for the browser tests' audits, into build/axe/ (npm; Debian's npm if missing)
+	@grep -qs '"version": "$(AXE_CORE)"' build/axe/node_modules/axe-core/package.json || { \
+	  command -v npm >/dev/null || { \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq npm; }; \
+	  npm install --no-save --no-package-lock --no-audit --no-fund --prefix build/axe \
+	    axe-core@$(AXE_CORE); }
+
+test: chromium axe  ## install everything, then every test (browser and slow ones too)
 	$(PYTHON) -m pip install -q -e '.[test]'
 	$(PYTHON) -m pytest
 

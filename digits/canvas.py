@@ -12,7 +12,7 @@ A stroke is a sequence of (x, y) points, x to the right and y down, in pixels of
 ``render`` (pixel (i, j) covers x in [j, j + 1), y in [i, i + 1)). The pen is round: a pixel's ink
 is how much of it lies within pen / 2 of the stroke's centre line, anti-aliased over one pixel
 (clip(pen / 2 + 0.5 - d, 0, 1), d the distance from the pixel's centre to the nearest segment),
-which is what a browser's round caps and joins give. The page (static/app.js) smooths the points
+which is what a browser's round caps and joins give. The page (static/drawing.js) smooths the points
 it records with quadratic curves through their midpoints; ``smooth`` does the same, so a drawing
 replayed here looks like the PNG the page exports.
 
@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 from PIL import Image
 
-# The page's pens, as fractions of the canvas width (static/app.js has the same table; a test
+# The page's pens, as fractions of the canvas width (static/drawing.js has the same table; a test
 # holds the two equal). On the page's 280 px export they are 8.4, 15.4 and 25.2 px wide.
 PENS = {"thin": 0.03, "medium": 0.055, "thick": 0.09}
 EXPORT_SIZE = 280  # the side of the PNG the page sends
@@ -45,7 +45,7 @@ def smooth(points: np.ndarray, steps: int = 8) -> np.ndarray:
 
     The page moves to the first point, draws a quadratic curve through the midpoint of each pair
     of neighbours with the point between them as its control point, and a straight line to the
-    last point (app.js, drawStroke). Each curve becomes ``steps`` straight pieces.
+    last point (drawing.js, drawStroke). Each curve becomes ``steps`` straight pieces.
     """
     points = np.asarray(points, dtype=np.float64)
     if len(points) < 3:

@@ -177,7 +177,7 @@ def test_to_png_refuses_an_unknown_background():
 
 
 def test_the_pens_are_the_pages_pens():
-    script = (REPO / "static" / "app.js").read_text()
+    script = (REPO / "static" / "drawing.js").read_text()
     table = re.search(r"const PEN_WIDTHS = \{([^}]*)\}", script).group(1)
     page = {name: float(value) for name, value in re.findall(r"(\w+): ([\d.]+)", table)}
     assert page == PENS

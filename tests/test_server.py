@@ -286,7 +286,7 @@ def test_health_names_the_weights_file_and_the_limits(app):
 
 @pytest.mark.parametrize("path, content_type, marker", [
     ("/", "text/html", 'id="canvas"'),
-    ("/static/app.js", "text/javascript", "/api/predict"),
+    ("/static/answer.js", "text/javascript", "/api/predict"),
     ("/static/style.css", "text/css", "touch-action: none"),
     ("/static/favicon.svg", "image/svg+xml", "<svg"),
 ])
@@ -294,7 +294,7 @@ def test_page_and_static_files_are_served_fresh(app, path, content_type, marker)
     res = app.get(path)
     assert res.content_type == content_type
     assert marker in res.text
-    assert res.headers["Cache-Control"] == "no-cache"  # revalidate: an updated app.js is seen
+    assert res.headers["Cache-Control"] == "no-cache"  # revalidate: an updated script is seen
     again = app.get(path, headers={"If-None-Match": res.headers["ETag"]}, status=304)
     assert again.body == b""
 
@@ -331,7 +331,7 @@ def test_unknown_routes_and_methods_answer_json(app, method, path, status):
 
 
 @pytest.mark.parametrize("method, path", [
-    ("GET", "/"), ("GET", "/static/app.js"), ("GET", "/api/health"), ("GET", "/api/nothing"),
+    ("GET", "/"), ("GET", "/static/main.js"), ("GET", "/api/health"), ("GET", "/api/nothing"),
     ("POST", "/api/predict"), ("GET", "/static/../serve.py"),
 ])
 def test_every_answer_carries_the_security_headers(app, method, path):

@@ -6,6 +6,7 @@
     server.py   waitress with deliberate limits (connections, timeouts, body and header size),
                 its own errors as JSON too, in one process or several
     workers.py  forked worker processes: started, restarted when they die, stopped together
+    static.py   the page's files, gzipped for browsers that accept it
 
 and the server's features, each used by one or two routes:
 
