@@ -3,7 +3,7 @@ PYTHON ?= python3
 export MNIST_DIR ?= ../shared/mnist
 export UNIPEN_DIR ?= ../shared/unipen
 
-.PHONY: install test test-fast lint train serve bench chromium
+.PHONY: install test test-fast lint train serve bench chromium postgres
 
 install:            ## the app and its dependencies
 	$(PYTHON) -m pip install -q -e .
@@ -13,8 +13,17 @@ chromium:           ## Debian's Chromium for the browser tests (Playwright canno
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
-test: chromium      ## install everything, then every test (browser and slow ones too)
+postgres:           ## Debian's PostgreSQL, for the store's tests (a throwaway cluster per run)
+	@ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql; }
+
+# Every test, against a throwaway PostgreSQL cluster (scripts/ci_postgres.sh) stopped afterwards,
+# whether the tests pass or not.
+test: chromium postgres  ## install everything, then every test (browser and slow ones too)
 	$(PYTHON) -m pip install -q -e '.[test]'
+	eval "$$(scripts/ci_postgres.sh start)"; \
+	trap 'scripts/ci_postgres.sh stop "$$TEST_POSTGRES_DIR"' EXIT; \
 	$(PYTHON) -m pytest
 
 test-fast:          ## the quick ones, no browser, no training runs

@@ -61,7 +61,7 @@ def served(corrections):
     """web.corrections, as the server runs it."""
     def method(drawings, examples, labels):
         return corrections.apply(drawings["p"], drawings["hidden"], examples["hidden"], labels,
-                                 drawings["gate"])[0]
+                                 examples["p"], drawings["gate"])[0]
     return method
 
 
@@ -183,7 +183,7 @@ def main(argv=None) -> int:
     mnist = features(model, corrections, m_x)
 
     # A person without corrections: the server's Reader, one drawing at a time, as served.
-    reader = Reader(model, corrections, examples_of=lambda person: None)
+    reader = Reader(model, corrections, store=None)
     answers = np.array([reader.read(image, "nobody-yet")[0] for image in m_x])
     plain = model.predict(m_x[:, None])
     unchanged = {"network": float((plain.argmax(1) == test_labels).mean()),

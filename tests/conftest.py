@@ -276,32 +276,37 @@ def postgres_url() -> str:
     pytest.skip(f"no PostgreSQL (TEST_POSTGRES_URL is not set): {how}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def new_db(request, tmp_path):
-    """A function that gives the address of a new, empty drawings database: a SQLite file, or a
-    database of its own on $TEST_POSTGRES_URL's server (dropped afterwards)."""
-    count = iter(range(1000))
-    if request.param == "sqlite":
-        yield lambda: str(tmp_path / f"drawings-{next(count)}.sqlite")
-        return
+@pytest.fixture
+def new_postgres_db(postgres_url):
+    """A function that gives the URL of a new, empty database on $TEST_POSTGRES_URL's server;
+    each is dropped afterwards."""
     import uuid
 
     import psycopg
 
-    server = request.getfixturevalue("postgres_url")
     made = []
 
     def fresh() -> str:
         name = f"drawings_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(server, autocommit=True) as admin:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f"CREATE DATABASE {name}")
         made.append(name)
-        return server.rsplit("/", 1)[0] + "/" + name
+        return postgres_url.rsplit("/", 1)[0] + "/" + name
 
     yield fresh
-    with psycopg.connect(server, autocommit=True) as admin:
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
         for name in made:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_db(request, tmp_path):
+    """A function that gives the address of a new, empty drawings database: a SQLite file, or a
+    database of its own on $TEST_POSTGRES_URL's server (new_postgres_db)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("new_postgres_db")
+    count = iter(range(1000))
+    return lambda: str(tmp_path / f"drawings-{next(count)}.sqlite")
 
 
 def database_rows(where: str, sql: str, args=()) -> list[tuple]:

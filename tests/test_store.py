@@ -230,23 +230,16 @@ def test_another_programs_database_is_not_taken_over(tmp_path):
         read_drawings(path)
 
 
-def test_another_programs_drawings_table_in_postgresql_is_not_taken_over(postgres_url):
+def test_another_programs_drawings_table_in_postgresql_is_not_taken_over(new_postgres_db):
     import psycopg
 
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS drawings_test_other WITH (FORCE)")
-        admin.execute("CREATE DATABASE drawings_test_other")
-    where = postgres_url.rsplit("/", 1)[0] + "/drawings_test_other"
-    try:
-        with psycopg.connect(where, autocommit=True) as db:
-            db.execute("CREATE TABLE drawings (id SERIAL, artist TEXT)")
-        with pytest.raises(StoreCorruptError, match="not one of drawings"):
-            DrawingStore(where)
-        with pytest.raises(StoreCorruptError, match="not one of drawings"):
-            read_drawings(where)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute("DROP DATABASE drawings_test_other WITH (FORCE)")
+    where = new_postgres_db()
+    with psycopg.connect(where, autocommit=True) as db:
+        db.execute("CREATE TABLE drawings (id SERIAL, artist TEXT)")
+    with pytest.raises(StoreCorruptError, match="not one of drawings"):
+        DrawingStore(where)
+    with pytest.raises(StoreCorruptError, match="not one of drawings"):
+        read_drawings(where)
 
 
 def test_read_drawings_gives_training_arrays_and_can_stop_at_an_id(where, tmp_path):
