@@ -42,10 +42,10 @@ REFERENCES_PER_CLASS = 500  # MNIST training digits per class that a person's dr
 VOTE = 2.0  # weight of a passing example's similarity against the softmax's total of 1
 MAX_EXAMPLES = 500  # a person's latest labelled drawings that vote
 # A labelled drawing votes alone only when the network gave its label at least this probability
-# for it: chosen on the 30 pendigits *train* writers (python -m scripts.slips --split train), where
-# one drawing labelled with a neighbouring key turned 25% of the writer's other right answers of
-# that digit wrong without it, 0 with it, and one correction per misread label still fixed 49
-# of 96 errors (52 without it).
+# for it: chosen on the 30 pendigits *train* writers (python -m scripts.slips --split train),
+# where one drawing given the label of the key beside the right one turned 25% of the writer's
+# other right answers of that digit wrong when every label voted, 0 of 12,668 with it, and one
+# correction per misread label left 47 of 96 errors (44 when every label voted).
 PLAUSIBLE = 1e-3
 MAX_PEOPLE = 10_000  # people whose examples stay in memory (about 64 KB for 500 examples)
 # Images per forward pass: a batch's im2col lives at once (1.1 GB for 5,000 images in the second
