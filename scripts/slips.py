@@ -39,7 +39,7 @@ import nn
 from scripts.adaptation import draw_unipen, features, measure, rows
 from training.mnist import ensure_mnist, resolve_data_dir
 from training.unipen import resolve_unipen_dir
-from web.corrections import Corrections, PLAUSIBLE, mnist_references
+from web.corrections import PLAUSIBLE, Corrections, mnist_references
 
 SLIPS = ("beside", "any", "second choice")
 
@@ -82,7 +82,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default="weights/mnist_cnn.npz")
     parser.add_argument("--split", default="test", choices=("test", "train"))
-    parser.add_argument("--unipen-dir", default=None, help="default $UNIPEN_DIR or ../shared/unipen")
+    parser.add_argument("--unipen-dir", default=None,
+                        help="default $UNIPEN_DIR or ../shared/unipen")
     parser.add_argument("--pendigits-dir", default=None,
                         help="default $PENDIGITS_DIR or ../shared/pendigits")
     parser.add_argument("--data-dir", default=None, help="MNIST; default $MNIST_DIR or data/mnist")
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
     corrections = Corrections(model, *mnist_references(mnist_dir))
     test_images, test_labels = nn.data.load_mnist(mnist_dir, "test")
     mnist = features(model, corrections, test_images[:2000].astype(np.float32) / 255)
-    rules = {"served (PLAUSIBLE %g)" % PLAUSIBLE: rule(corrections, False),
+    rules = {f"served (PLAUSIBLE {PLAUSIBLE:g})": rule(corrections, False),
              "every label votes (before)": rule(corrections, True)}
 
     results = {}

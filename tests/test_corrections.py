@@ -16,9 +16,9 @@ from webtest import TestApp
 import nn
 import serve
 from conftest import REPO, as_sent, misread_pair
+from digits.preprocess import preprocess_strokes
 from web import corrections as adapt
 from web.corrections import Corrections, Reader, hidden_features, mnist_references, trusted
-from digits.preprocess import preprocess_strokes
 from web.store import DrawingStore
 
 WEIGHTS = REPO / "weights" / "mnist_cnn.npz"

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from conftest import database_rows, page_strokes, start_server, stop_server
+from nn.data import read_idx
 from web.store import (
     DrawingStore,
     RateLimitError,
@@ -36,7 +37,6 @@ from web.store import (
     export_idx,
     read_drawings,
 )
-from nn.data import read_idx
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "weights" / "mnist_cnn.npz"
