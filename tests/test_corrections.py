@@ -168,7 +168,7 @@ def test_one_slip_leaves_the_persons_clear_drawings_alone_and_two_labels_count(
         model, corrections, unipen_dir):
     """A writer's clearly written digit (the network over 99% sure of several) given one wrong
     label: their others keep the network's answer; the same label given twice is a correction.
-    (python -m scripts.slips measures this on every test writer.)"""
+    (python -m scripts.adaptation --slips measures this on every test writer.)"""
     from training.unipen import load_unipen
 
     digits = [d for d in load_unipen(unipen_dir, "test")]

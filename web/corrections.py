@@ -29,6 +29,7 @@ against it before each reading, so every process and every server answers alike.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import NamedTuple
 
@@ -36,17 +37,20 @@ import numpy as np
 
 import nn
 from nn.losses import softmax
-from web.store import StoreError
+from web.store import StoreError, StoreUnavailableError
 
 REFERENCES_PER_CLASS = 500  # MNIST training digits per class that a person's drawing must beat
 VOTE = 2.0  # weight of a passing example's similarity against the softmax's total of 1
 MAX_EXAMPLES = 500  # a person's latest labelled drawings that vote
 # A labelled drawing votes alone only when the network gave its label at least this probability
-# for it: chosen on the 30 pendigits *train* writers (python -m scripts.slips --split train),
-# where one drawing given the label of the key beside the right one turned 25% of the writer's
-# other right answers of that digit wrong when every label voted, 0 of 12,668 with it, and one
-# correction per misread label left 47 of 96 errors (44 when every label voted).
+# for it: chosen on the 30 pendigits *train* writers (python -m scripts.adaptation --slips
+# --split train), where one drawing given the label of the key beside the right one turned 25%
+# of the writer's other right answers of that digit wrong when every label voted, 0 of 12,668
+# with it, and one correction per misread label left 47 of 96 errors (44 when every label voted).
 PLAUSIBLE = 1e-3
+# s a reader leaves a store that failed alone (each reading would otherwise wait for it: up to
+# the 3 s connect timeout of a PostgreSQL host that does not answer)
+STORE_RETRY = 1.0
 MAX_PEOPLE = 10_000  # people whose examples stay in memory (about 64 KB for 500 examples)
 # Images per forward pass: a batch's im2col lives at once (1.1 GB for 5,000 images in the second
 # convolution). 5,000 references took 30 s in one pass, 6 s in batches of 64 (a busy machine,
@@ -156,7 +160,7 @@ class Reader:
         for the person's version, one index lookup; when it changed (a drawing added in any
         process or on any machine, an undo, a forget), the ids and labels are read again, and
         the inputs of drawings not seen before. A store that cannot be read leaves what was
-        known (nothing, for a person not seen yet), and is asked again next time.
+        known (nothing, for a person not seen yet), and is asked again STORE_RETRY seconds later.
 
     refresh(person) does the store's part (no model) and is thread-safe: serve.py calls it
     before taking the model's lock. read(x, person) uses the model, which promises no thread
@@ -169,6 +173,7 @@ class Reader:
         self.store = store
         self.people: OrderedDict[str, _Known] = OrderedDict()
         self.lock = threading.Lock()
+        self.quiet_until = 0.0  # time.monotonic() before which the store is not asked
 
     def refresh(self, person: str | None) -> None:
         """Bring the person's labelled drawings up to date with the store (I/O only)."""
@@ -176,6 +181,8 @@ class Reader:
             return
         with self.lock:
             known = self.people.get(person)
+        if time.monotonic() < self.quiet_until:  # it failed a moment ago: do not wait on it
+            return None
         try:
             version = self.store.version(person)
             if known is not None and known.version == version:
@@ -185,7 +192,10 @@ class Reader:
             have = known.features if known is not None else {}
             missing = [i for i in ids if i not in have]
             inputs = self.store.inputs(person, missing)
-        except StoreError:
+        except StoreUnavailableError:
+            self.quiet_until = time.monotonic() + STORE_RETRY
+            return None
+        except StoreError:  # a drawing deleted between two queries: read again next time
             return None
         self._keep(person, _Known(version, ids, labels, {i: have[i] for i in ids if i in have},
                                   dict(zip(missing, inputs))))
