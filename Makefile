@@ -6,7 +6,7 @@ export UNIPEN_DIR ?= ../shared/unipen
 # axe-core, the accessibility audit the browser tests run (npm's package, pinned)
 AXE_CORE = 4.14.1
 
-.PHONY: install test test-fast lint train serve bench chromium axe
+.PHONY: install test test-fast lint train serve bench chromium axe postgres
 
 install:            ## the app and its dependencies
 	$(PYTHON) -m pip install -q -e .
@@ -24,8 +24,17 @@ axe:                ## axe-core for the browser tests' audits, into build/axe/ (
 	  npm install --no-save --no-package-lock --no-audit --no-fund --prefix build/axe \
 	    axe-core@$(AXE_CORE); }
 
-test: chromium axe  ## install everything, then every test (browser and slow ones too)
+postgres:           ## Debian's PostgreSQL, for the store's tests (a throwaway cluster per run)
+	@ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql; }
+
+# Every test, against a throwaway PostgreSQL cluster (scripts/ci_postgres.sh) stopped afterwards,
+# whether the tests pass or not.
+test: chromium axe postgres  ## install everything, then every test (browser and slow ones too)
 	$(PYTHON) -m pip install -q -e '.[test]'
+	eval "$$(scripts/ci_postgres.sh start)"; \
+	trap 'scripts/ci_postgres.sh stop "$$TEST_POSTGRES_DIR"' EXIT; \
 	$(PYTHON) -m pytest
 
 test-fast:          ## the quick ones, no browser, no training runs

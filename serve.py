@@ -6,6 +6,7 @@ Run it:
     python serve.py --host 0.0.0.0 --port 8000 --weights weights/mnist_cnn.npz
     python serve.py --workers 2          # one process per core (Linux, macOS)
     python serve.py --db data/drawings.sqlite   # where labelled drawings are kept (the default)
+    python serve.py --db postgresql://digits@db:5432/digits   # one store for many servers
 
 Routes:
 
@@ -20,8 +21,14 @@ Routes:
     POST /api/explain      the same body -> what the page's "Look inside" panel shows: feature
                            maps, filters, saliency, nearest training digits (web/explain.py)
     POST /api/drawings     the same drawing with "label": 0..9 ("predicted", "person" optional)
-                        -> 201 {"id": 12}, kept in the SQLite file --db (web/store.py)
+                        -> 201 {"id": 12}, kept in the database --db (web/store.py)
     GET  /api/drawings/stats   {"count": N, "by_label": [10 ints], ...}: counts, never drawings
+    GET  /api/drawings/mine    with the header X-Person: <the page's id> -> that person's
+                               drawings {"count": N, "corrected": M, "drawings": [{"id", "label",
+                               "predicted", "created"}, ...]} (newest first, at most 500)
+    DELETE /api/drawings/<id>  with X-Person: undo one of theirs -> {"deleted": 1}; 404 when they
+                               have none with that id (someone else's is not theirs)
+    DELETE /api/drawings/mine  with X-Person: forget all of theirs -> {"deleted": N}
 
 What this file deliberately is not: it does no image maths (digits.preprocess does) and no HTTP
 plumbing (web: reading and refusing requests, the compute gate, waitress's limits). It holds the
@@ -145,12 +152,13 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
         payload = read_json(request)
         drawing = read_drawing(payload)
         person = _checked(check_person, payload.get("person"))
+        reader.refresh(person)  # the store's word on their corrections, before the model's turn
         read = time.perf_counter()
         with gate:
             turn = time.perf_counter()
             x = drawing.to_mnist()  # float32 (28, 28), 1.0 = ink
             prepared = time.perf_counter()
-            p, adapted = reader.read(x, person)  # (10,): the model's, or with the person's labels
+            p, adapted = reader.read(x, person, refresh=False)  # (10,), with the person's labels
         predicted = time.perf_counter()
         p = np.asarray(p, dtype=np.float64)
         p = p / p.sum()  # float32 rounding can leave the sum a few 1e-7 away from 1
@@ -180,11 +188,15 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
         return json_answer(answer)
 
     # ---------------------------------------------------------------- labelled drawings
-    @app.post("/api/drawings")
-    def add_drawing():
+    def kept():
         if store is None:
             raise RequestError(503, "This server keeps no drawings: it was started without a "
                                     "database.")
+        return store
+
+    @app.post("/api/drawings")
+    def add_drawing():
+        kept()
         payload = read_json(request, MAX_DRAWING_BYTES)
         drawing = read_drawing(payload)
         label = _checked(check_digit, payload.get("label"), "label", True)
@@ -201,20 +213,32 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
             raise RequestError(429, str(err), **{"Retry-After": str(err.retry_after)}) from None
         except StoreError as err:  # a full or read-only disk, a file damaged meanwhile
             raise RequestError(503, str(err)) from None
-        with gate:
-            reader.remember(person, x, label)  # saved first: what the person sees is kept
-        response.status = 201
+        response.status = 201  # the person's next reading, anywhere, asks the store first
         return json_answer({"id": row})
 
     @app.get("/api/drawings/stats")
     def drawing_stats():
-        if store is None:
-            raise RequestError(503, "This server keeps no drawings: it was started without a "
-                                    "database.")
-        try:
-            return json_answer(store.stats())
-        except StoreError as err:
-            raise RequestError(503, str(err)) from None
+        return json_answer(_asked(kept().stats))
+
+    # A person's own drawings: the id the page keeps in localStorage is the only key. It comes
+    # in a header, never in the URL (which proxies log), and a custom header cannot be sent by
+    # another site's page without a CORS preflight, which this server never grants.
+    @app.get("/api/drawings/mine")
+    def my_drawings():
+        drawings = _asked(kept().mine, _owner())
+        return json_answer({"count": len(drawings), "drawings": drawings, "corrected": sum(
+            d["predicted"] is not None and d["predicted"] != d["label"] for d in drawings)})
+
+    @app.delete("/api/drawings/mine")
+    def forget_my_drawings():
+        return json_answer({"deleted": _asked(kept().forget, _owner())})
+
+    @app.delete("/api/drawings/<row:int>")
+    def undo_drawing(row: int):
+        if not _asked(kept().delete, _owner(), row):
+            raise RequestError(404, f"You have no drawing {row} here (it was removed already, or "
+                                    "is not yours).")
+        return json_answer({"deleted": 1})
 
     app.add_hook("after_request", add_headers)
     for status in ERROR_SENTENCES:
@@ -231,6 +255,23 @@ def _static(path: str) -> HTTPResponse:
     if answer.status_code < 400:
         answer.set_header("Cache-Control", "no-cache")
     return answer
+
+
+def _owner() -> str:
+    """The person's id from the X-Person header (400 when missing or malformed)."""
+    person = request.headers.get("X-Person")
+    if person is None:
+        raise RequestError(400, "Say whose drawings these are: send the X-Person header with the "
+                                "opaque id the page keeps in localStorage.")
+    return _checked(check_person, person)
+
+
+def _asked(method, *args):
+    """store.method(*args), a database that cannot answer turned into a 503."""
+    try:
+        return method(*args)
+    except StoreError as err:
+        raise RequestError(503, str(err)) from None
 
 
 def _checked(check, *args):
@@ -280,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=PORT,
                         help=f"port to listen on, 0 = any free port (default {PORT})")
     parser.add_argument("--weights", default=WEIGHTS, help=f"model file (default {WEIGHTS})")
-    parser.add_argument("--db", default=DB, help="SQLite file of the drawings people label, "
-                                                 f"created on first start (default {DB})")
+    parser.add_argument("--db", default=DB, help="where the drawings people label are kept: a "
+                        "SQLite file, created on first start, or postgresql://USER@HOST:PORT/NAME "
+                        f"to share one store between servers (default {DB})")
     parser.add_argument("--data-dir", default=None, help="MNIST, whose training digits a "
                         "person's corrections are weighed against and the 'Look inside' panel "
                         "shows (default $MNIST_DIR, else data/mnist/ or ../shared/mnist/; the "
@@ -318,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serve.py: warning: {store.problem}", file=sys.stderr)
     mnist = Path(args.data_dir) if args.data_dir else find_mnist("train")
     neighbours = BackgroundIndex(model, args.weights, mnist).start()  # off the request path
-    reader = Reader(model, _corrections(model, mnist), store.examples_if_readable)
+    reader = Reader(model, _corrections(model, mnist), store)
     app = create_app(model, Path(args.weights).name, Explainer(model, neighbours), store, reader)
     try:
         sock = listen(args.host, args.port)

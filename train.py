@@ -88,7 +88,7 @@ class Config:
                                         "validation: K/N keeps those whose id hashes to K mod N "
                                         "(scripts/crossval_unipen.py runs every K)")
     drawings: str | None = option(None, "also train on the drawings people labelled on the page: "
-                                        "the SQLite file of serve.py --db")
+                                        "serve.py's --db (a SQLite file or postgresql:// URL)")
     seed: int = option(0, "seed of every random choice: the same seed, the same run")
     limit: int | None = option(None, "train on the first N training images only (smoke runs)",
                                low=1)

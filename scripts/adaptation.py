@@ -3,6 +3,7 @@
     python -m scripts.adaptation                 # UNIPEN test writers, the committed model
     python -m scripts.adaptation --split train   # UNIPEN train writers: where the rule was chosen
     python -m scripts.adaptation --json          # last line: one JSON object
+    python -m scripts.adaptation --slips         # one wrong label (UNIPEN and pendigits writers)
 
 Real people's digits (UNIPEN, 58 test writers who wrote about 42 digits each) are drawn through
 exactly what the server does (digits.preprocess.preprocess_strokes) and read by the model. For
@@ -16,6 +17,13 @@ again, and we count:
     right -> wrong  digits the network read right that the corrections made wrong (the harm)
     MNIST           test accuracy (10,000) for a person without corrections, through the server's
                     own Reader, and for each writer *with* their corrections (mean and worst)
+
+With --slips it measures one slip of the finger instead: for each writer and digit with at least
+two drawings the network reads right, the first is given a wrong label (the key beside the
+right one, any wrong label, or the network's own second choice for it: the worst case), and the
+writer's other right answers of that digit are read again with it; and one correction (k = 1)
+beside it, for the served rule and for the rule before it, where every label voted (UNIPEN and
+pendigits writers, ../shared/pendigits, same format).
 
 Three methods, each at the settings chosen on the train writers: the one the server uses
 (web.corrections: nearest neighbours in the last hidden layer, gated by 500 MNIST digits per class),
@@ -38,6 +46,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -47,7 +56,7 @@ from digits.preprocess import preprocess_strokes
 from nn.losses import softmax
 from training.mnist import ensure_mnist, resolve_data_dir
 from training.unipen import load_unipen, resolve_unipen_dir
-from web.corrections import Corrections, Reader, mnist_references
+from web.corrections import PLAUSIBLE, Corrections, Reader, mnist_references
 from web.features import last_hidden_layer
 
 KS = (1, 2, 3)
@@ -62,7 +71,7 @@ def served(corrections):
     """web.corrections, as the server runs it."""
     def method(drawings, examples, labels):
         return corrections.apply(drawings["p"], drawings["hidden"], examples["hidden"], labels,
-                                 drawings["gate"])[0]
+                                 examples["p"], drawings["gate"])[0]
     return method
 
 
@@ -158,6 +167,77 @@ def measure(method, drawn, y, writers, mnist, mnist_labels, k):
             "mnist_with_corrections_worst": float(np.min(mnist_scores))}
 
 
+SLIPS = ("beside", "any", "second choice")
+
+
+def wrong_labels(kind: str, digit: int, p: np.ndarray) -> list[int]:
+    """The wrong labels a slip of this kind gives a drawing of `digit` the network read as p."""
+    if kind == "beside":
+        return [d for d in (digit - 1, digit + 1) if 0 <= d <= 9]
+    if kind == "any":
+        return [d for d in range(10) if d != digit]
+    return [int(np.argsort(p)[-2])]
+
+
+def slips(method, drawn: dict, y: np.ndarray, writers: np.ndarray, kind: str) -> dict:
+    """Right answers turned wrong by one wrong label, summed over writers, digits and labels."""
+    read = drawn["p"].argmax(axis=1)
+    turned = total = 0
+    for writer in np.unique(writers):
+        for digit in range(10):
+            right = np.flatnonzero((writers == writer) & (y == digit) & (read == digit))
+            if len(right) < 2:
+                continue
+            slip, rest = right[:1], right[1:]
+            for wrong in wrong_labels(kind, digit, drawn["p"][slip[0]]):
+                q = method(rows(drawn, rest), rows(drawn, slip), np.array([wrong]))
+                turned += int((q.argmax(axis=1) != digit).sum())
+                total += len(rest)
+    return {"turned_wrong": turned, "right_answers": total, "share": turned / max(total, 1)}
+
+
+def rule(corrections: Corrections, every_label_plausible: bool):
+    def method(drawings, examples, labels):
+        example_p = np.ones_like(examples["p"]) if every_label_plausible else examples["p"]
+        return corrections.apply(drawings["p"], drawings["hidden"], examples["hidden"], labels,
+                                 example_p, drawings["gate"])[0]
+    return method
+
+
+def report_slips(args, model, corrections, mnist_dir, unipen, started) -> int:
+    """--slips: one wrong label against one correction, on UNIPEN's and pendigits' writers."""
+    pendigits = Path(args.pendigits_dir or os.environ.get("PENDIGITS_DIR")
+                     or Path(__file__).resolve().parents[2] / "shared" / "pendigits")
+    if not (pendigits / f"{args.split}.jsonl.gz").is_file():
+        raise SystemExit(f"no pendigits in {pendigits}: pass --pendigits-dir")
+    test_images, test_labels = nn.data.load_mnist(mnist_dir, "test")
+    mnist = features(model, corrections, test_images[:2000].astype(np.float32) / 255)
+    rules = {f"served (PLAUSIBLE {PLAUSIBLE:g})": rule(corrections, False),
+             "every label votes (before)": rule(corrections, True)}
+
+    results = {}
+    print(f"{args.split} writers; right -> wrong among the writer's other right answers of the "
+          "slipped digit, and errors left in corrected labels (k = 1)\n")
+    print("| writers | rule | slip: key beside | slip: any label | slip: 2nd choice "
+          "| one correction: errors before -> after |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, folder in (("UNIPEN", unipen), ("pendigits", pendigits)):
+        x, y, writers, _ = draw_unipen(folder, args.split)
+        drawn = features(model, corrections, x)
+        for label, method in rules.items():
+            found = {kind: slips(method, drawn, y, writers, kind) for kind in SLIPS}
+            fixed = measure(method, drawn, y, writers, mnist, test_labels[:2000], 1)
+            results[f"{name} / {label}"] = {"slips": found, "correction": fixed}
+            cells = " | ".join(f"{found[k]['turned_wrong']} / {found[k]['right_answers']} "
+                               f"({found[k]['share']:.2%})" for k in SLIPS)
+            print(f"| {name} ({len(np.unique(writers))}) | {label} | {cells} "
+                  f"| {fixed['errors_before']} -> {fixed['errors_after']} |", flush=True)
+    print(f"\n{time.perf_counter() - started:.0f} s")
+    if args.json:
+        print(json.dumps({"split": args.split, "results": results}))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default="weights/mnist_cnn.npz")
@@ -167,6 +247,10 @@ def main(argv=None) -> int:
                         help="default $UNIPEN_DIR or ../shared/unipen")
     parser.add_argument("--data-dir", default=None, help="MNIST; default $MNIST_DIR or data/mnist")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.add_argument("--slips", action="store_true", help="measure what one wrong label "
+                        "does instead, on UNIPEN's and pendigits' writers of --split")
+    parser.add_argument("--pendigits-dir", default=None,
+                        help="for --slips; default $PENDIGITS_DIR or ../shared/pendigits")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -176,6 +260,8 @@ def main(argv=None) -> int:
         parser.error("no UNIPEN folder: pass --unipen-dir or set UNIPEN_DIR")
     mnist_dir = ensure_mnist(resolve_data_dir(args.data_dir))
     corrections = Corrections(model, *mnist_references(mnist_dir))
+    if args.slips:
+        return report_slips(args, model, corrections, mnist_dir, unipen, started)
 
     x, y, writers, blank = draw_unipen(unipen, args.split)
     drawn = features(model, corrections, x)
@@ -184,7 +270,7 @@ def main(argv=None) -> int:
     mnist = features(model, corrections, m_x)
 
     # A person without corrections: the server's Reader, one drawing at a time, as served.
-    reader = Reader(model, corrections, examples_of=lambda person: None)
+    reader = Reader(model, corrections, store=None)
     answers = np.array([reader.read(image, "nobody-yet")[0] for image in m_x])
     plain = model.predict(m_x[:, None])
     unchanged = {"network": float((plain.argmax(1) == test_labels).mean()),

@@ -171,7 +171,8 @@ def misread_pair(model, corrections, unipen_dir):
             if not (digits[j].label == label and read[i] == read[j] != label
                     and min(p[i].max(), p[j].max()) > 0.7):  # misread with no doubt
                 continue
-            fixed, _ = corrections.apply(p[[j]], hidden[[j]], hidden[[i]], np.array([label]))
+            fixed, _ = corrections.apply(p[[j]], hidden[[j]], hidden[[i]], np.array([label]),
+                                         p[[i]])
             if fixed[0].argmax() == label and fixed[0].max() > 0.6:
                 return label, int(read[i]), shapes[i], shapes[j]
     raise AssertionError("no UNIPEN train writer has two digits the network misreads alike")
@@ -254,3 +255,72 @@ def mnist_only_weights(tmp_path_factory, mnist_dir) -> Path:
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# drawings databases of both kinds (web/store.py): a SQLite file, and PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """$TEST_POSTGRES_URL: a PostgreSQL server whose user may create databases (`make test` and
+    CI start a throwaway one with scripts/ci_postgres.sh). In CI a missing one fails the test;
+    elsewhere it is skipped, saying how to start one."""
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if url:
+        return url
+    how = ('eval "$(scripts/ci_postgres.sh start)" starts a throwaway one and sets '
+           "TEST_POSTGRES_URL")
+    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        pytest.fail(f"TEST_POSTGRES_URL is not set, and CI must test PostgreSQL: {how}")
+    pytest.skip(f"no PostgreSQL (TEST_POSTGRES_URL is not set): {how}")
+
+
+@pytest.fixture
+def new_postgres_db(postgres_url):
+    """A function that gives the URL of a new, empty database on $TEST_POSTGRES_URL's server;
+    each is dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    made = []
+
+    def fresh() -> str:
+        name = f"drawings_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        made.append(name)
+        return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+    yield fresh
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        for name in made:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_db(request, tmp_path):
+    """A function that gives the address of a new, empty drawings database: a SQLite file, or a
+    database of its own on $TEST_POSTGRES_URL's server (new_postgres_db)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("new_postgres_db")
+    count = iter(range(1000))
+    return lambda: str(tmp_path / f"drawings-{next(count)}.sqlite")
+
+
+def database_rows(where: str, sql: str, args=()) -> list[tuple]:
+    """Rows of `sql` read straight from a drawings database (sqlite3 or psycopg, not web.store):
+    what is really there. `?` placeholders."""
+    if where.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(where) as db:
+            return [tuple(row) for row in db.execute(sql.replace("?", "%s"), args).fetchall()]
+    import sqlite3
+
+    db = sqlite3.connect(where)
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()

@@ -18,7 +18,7 @@ import serve
 from conftest import REPO, as_sent, misread_pair
 from digits.preprocess import preprocess_strokes
 from web import corrections as adapt
-from web.corrections import Corrections, Reader, mnist_references
+from web.corrections import Corrections, Reader, mnist_references, trusted
 from web.features import last_hidden_layer
 from web.store import DrawingStore
 
@@ -57,22 +57,25 @@ def mnist_test(mnist_dir):
 
 def test_without_corrections_every_answer_is_the_networks_exactly(model, corrections,
                                                                   mnist_test):
-    reader = Reader(model, corrections, examples_of=lambda person: None)
+    reader = Reader(model, corrections, store=None)
     x, _ = mnist_test
     for image in x[:20]:
         p, adapted = reader.read(image, ANNA)
         assert not adapted
         np.testing.assert_array_equal(p, model.predict(image[None, None])[0])
     p, _ = corrections.apply(model.predict(x[:, None]), last_hidden_layer(model, x)[0],
-                             np.zeros((0, 128), np.float32), np.zeros(0, np.int64))
+                             np.zeros((0, 128), np.float32), np.zeros(0, np.int64),
+                             np.zeros((0, 10)))
     np.testing.assert_array_equal(p, model.predict(x[:, None]))
 
 
-def test_one_correction_makes_that_persons_similar_drawing_read_right(model, corrections, pair):
+def test_one_correction_makes_that_persons_similar_drawing_read_right(model, corrections, pair,
+                                                                       tmp_path):
     label, wrong, first, second = pair
-    reader = Reader(model, corrections)
+    store = DrawingStore(tmp_path / "drawings.sqlite")
+    reader = Reader(model, corrections, store)
     assert reader.read(second, ANNA)[0].argmax() == wrong  # the network's own mistake
-    reader.remember(ANNA, first, label)  # Anna: "that was a 1"
+    store.add(label=label, predicted=wrong, person=ANNA, input=first, model="m.npz")  # "a 1"
     p, adapted = reader.read(second, ANNA)
     assert adapted and p.argmax() == label and p.max() > 0.6
     assert abs(p.sum() - 1) < 1e-9
@@ -83,12 +86,11 @@ def test_one_correction_makes_that_persons_similar_drawing_read_right(model, cor
 
 def test_a_correction_does_not_spill_onto_other_digits(model, corrections, pair, mnist_test):
     label, _, first, _ = pair
-    reader = Reader(model, corrections)
-    reader.remember(ANNA, first, label)
     x, y = mnist_test
     hidden, p = last_hidden_layer(model, x)
     network = p.argmax(axis=1)
-    anna = corrections.apply(p, hidden, *reader.people[ANNA])[0].argmax(axis=1)  # as read()
+    example, example_p = last_hidden_layer(model, first[None])
+    anna = corrections.apply(p, hidden, example, np.array([label]), example_p)[0].argmax(axis=1)
     changed = np.flatnonzero(anna != network)
     assert len(changed) <= 4, (changed, y[changed], anna[changed])  # of 2,000
     assert (anna == y).mean() >= (network == y).mean() - 0.002
@@ -99,9 +101,28 @@ def test_a_persons_corrections_come_back_from_the_store_after_a_restart(model, c
     label, wrong, first, second = pair
     store = DrawingStore(tmp_path / "drawings.sqlite")
     store.add(label=label, predicted=wrong, person=ANNA, input=first, model="mnist_cnn.npz")
-    reader = Reader(model, corrections, store.examples_if_readable)  # a server started afresh
+    reader = Reader(model, corrections, store)  # a server started afresh
     assert reader.read(second, ANNA)[0].argmax() == label
     assert reader.read(second, BORIS)[0].argmax() == wrong
+
+
+def test_every_reader_follows_the_store_at_once_adds_undos_and_forgets(model, corrections,
+                                                                      pair, new_db):
+    """Two readers on one store, as two processes or two servers are: a correction, an undo
+    or a forget made anywhere counts in both from the next reading on."""
+    label, wrong, first, second = pair
+    where = new_db()
+    store, elsewhere = DrawingStore(where), DrawingStore(where)
+    here, there = Reader(model, corrections, store), Reader(model, corrections, elsewhere)
+    assert [r.read(second, ANNA)[0].argmax() for r in (here, there)] == [wrong, wrong]
+    row = store.add(label=label, predicted=wrong, person=ANNA, input=first, model="m.npz")
+    assert [r.read(second, ANNA)[0].argmax() for r in (here, there)] == [label, label]
+    assert elsewhere.delete(ANNA, row)  # undo, through the other one
+    assert [r.read(second, ANNA)[0].argmax() for r in (here, there)] == [wrong, wrong]
+    store.add(label=label, predicted=wrong, person=ANNA, input=first, model="m.npz")
+    assert [r.read(second, ANNA)[0].argmax() for r in (there, here)] == [label, label]
+    assert store.forget(ANNA) == 1
+    assert [r.read(second, ANNA)[0].argmax() for r in (there, here)] == [wrong, wrong]
 
 
 def test_the_memory_is_bounded_and_refills_from_the_store(model, corrections, pair, tmp_path,
@@ -110,23 +131,59 @@ def test_the_memory_is_bounded_and_refills_from_the_store(model, corrections, pa
     label, wrong, first, second = pair
     store = DrawingStore(tmp_path / "drawings.sqlite")
     store.add(label=label, person=ANNA, input=first, model="mnist_cnn.npz")
-    asked = []
-    reader = Reader(model, corrections,
-                    lambda person: asked.append(person) or store.examples(person))
+    reader = Reader(model, corrections, store)
     assert reader.read(second, ANNA)[0].argmax() == label
     for other in ("carol-0123456789", "dmitri-0123456789"):
         reader.read(second, other)
     assert list(reader.people) == ["carol-0123456789", "dmitri-0123456789"]  # Anna evicted
     assert reader.read(second, ANNA)[0].argmax() == label  # and read again from the store
-    assert asked.count(ANNA) == 2
 
 
-def test_a_store_that_cannot_be_read_leaves_the_network_alone(model, corrections, pair):
+def test_a_store_that_cannot_be_read_leaves_what_was_known(model, corrections, pair, tmp_path):
     label, wrong, first, second = pair
-    reader = Reader(model, corrections, examples_of=lambda person: None)
-    assert reader.read(second, ANNA) == (pytest.approx(model.predict(second[None, None])[0]),
-                                         False)
-    assert ANNA not in reader.people  # asked again next time
+    store = DrawingStore(tmp_path / "data" / "drawings.sqlite")
+    reader = Reader(model, corrections, store)
+    assert reader.read(second, BORIS) == (pytest.approx(model.predict(second[None, None])[0]),
+                                          False)
+    store.add(label=label, person=ANNA, input=first, model="mnist_cnn.npz")
+    assert reader.read(second, ANNA)[0].argmax() == label
+    (tmp_path / "data" / "drawings.sqlite").rename(tmp_path / "moved.sqlite")
+    (tmp_path / "data").rmdir()
+    (tmp_path / "data").write_text("a file where the folder was: nothing can be read")
+    assert reader.read(second, ANNA)[0].argmax() == label  # what was known stays
+    assert reader.read(second, BORIS)[0].argmax() == wrong  # nobody else's spills over
+
+
+def test_one_slip_leaves_the_persons_clear_drawings_alone_and_two_labels_count(
+        model, corrections, unipen_dir):
+    """A writer's clearly written digit (the network over 99% sure of several) given one wrong
+    label: their others keep the network's answer; the same label given twice is a correction.
+    (python -m scripts.adaptation --slips measures this on every test writer.)"""
+    from training.unipen import load_unipen
+
+    digits = [d for d in load_unipen(unipen_dir, "test")]
+    x = np.stack([preprocess_strokes([s.tolist() for s in d.strokes]) for d in digits[:400]])
+    y = np.array([d.label for d in digits[:400]])
+    who = np.array([d.writer for d in digits[:400]])
+    hidden, p = last_hidden_layer(model, x)
+    clear = (p.argmax(axis=1) == y) & (p.max(axis=1) > 0.99)
+    checked = 0
+    for writer in np.unique(who):
+        for digit in range(10):
+            mine = np.flatnonzero((who == writer) & (y == digit) & clear)
+            if len(mine) < 3:
+                continue
+            slip, rest = mine[:1], mine[1:]
+            for wrong in (digit + 1) % 10, (digit + 9) % 10:  # the keys beside the right one
+                after = corrections.apply(p[rest], hidden[rest], hidden[slip], np.array([wrong]),
+                                          p[slip])[0].argmax(axis=1)
+                assert (after == digit).all(), (writer, digit, wrong)
+                checked += len(rest)
+                two, label = mine[:2], wrong
+    assert checked >= 50
+    # the same label on two drawings the network read otherwise is what a person means
+    assert not trusted(np.array([label]), p[two[:1]]).any()
+    assert trusted(np.array([label, label]), p[two]).all()
 
 
 @pytest.mark.slow
@@ -157,7 +214,8 @@ def test_real_writers_read_better_after_one_correction(mnist_only_weights, mnist
         rest = np.setdiff1d(mine, fixes)
         if not len(fixes):
             continue
-        after = corrections.apply(p[rest], hidden[rest], hidden[fixes], y[fixes])[0].argmax(1)
+        after = corrections.apply(p[rest], hidden[rest], hidden[fixes], y[fixes],
+                                  p[fixes])[0].argmax(1)
         corrected = np.isin(y[rest], list(first_miss))
         errors_before += int((read[rest] != y[rest])[corrected].sum())
         errors_after += int((after != y[rest])[corrected].sum())
@@ -178,7 +236,7 @@ def test_over_http_corrections_are_per_person_and_survive_a_restart(model, corre
     store = DrawingStore(tmp_path / "drawings.sqlite")
 
     def server():
-        reader = Reader(model, corrections, store.examples_if_readable)
+        reader = Reader(model, corrections, store)
         return TestApp(serve.create_app(model, WEIGHTS.name, store=store, reader=reader))
 
     def read(app, strokes, person):

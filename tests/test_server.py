@@ -567,7 +567,7 @@ def test_without_a_store_drawings_are_refused_and_predictions_work(app):
 
 @pytest.mark.parametrize("method, path, status", [
     ("GET", "/api/drawings", 405),
-    ("GET", "/api/drawings/1", 404),
+    ("GET", "/api/drawings/1", 405),  # only DELETE, by its owner
     ("GET", f"/api/drawings?person={PERSON}", 405),
     ("DELETE", "/api/drawings/stats", 405),
 ])
@@ -587,3 +587,69 @@ def test_a_person_id_is_checked_and_without_corrections_changes_nothing(keeper):
     mine = post_json(app, {"strokes": page_strokes(7), "person": PERSON}).json
     assert mine["adapted"] is False and "adapted" not in plain
     assert mine["probabilities"] == plain["probabilities"]
+
+
+# ------------------------------------------------------------------------------ undo and forget
+# A person's own drawings, keyed by the X-Person header alone (docs/corrections.md).
+
+OTHER = "fedcba9876543210fedcba9876543210"
+
+
+def mine(app: TestApp, person: str | None, method: str = "get", path: str = "/api/drawings/mine"):
+    headers = {} if person is None else {"X-Person": person}
+    return getattr(app, method)(path, headers=headers, expect_errors=True)
+
+
+def test_a_person_lists_undoes_and_forgets_their_own_drawings_only(keeper):
+    app, store = keeper
+    body = {"strokes": page_strokes(7), "label": 1, "predicted": 7}
+    ids = [post_drawing(app, {**body, "person": PERSON}).json["id"] for _ in range(3)]
+    theirs = post_drawing(app, {**body, "label": 7, "person": OTHER}).json["id"]
+    listed = mine(app, PERSON).json
+    assert listed["count"] == 3 and listed["corrected"] == 3
+    assert [d["id"] for d in listed["drawings"]] == ids[::-1]
+    assert set(listed["drawings"][0]) == {"id", "label", "predicted", "created"}
+    assert [d["id"] for d in mine(app, OTHER).json["drawings"]] == [theirs]
+
+    # nobody deletes another's drawing, and the answer does not say whether it exists
+    refused = assert_json_error(mine(app, OTHER, "delete", f"/api/drawings/{ids[0]}"), 404)
+    missing = assert_json_error(mine(app, OTHER, "delete", "/api/drawings/999999"), 404)
+    assert refused.replace(str(ids[0]), "N") == missing.replace("999999", "N")
+    assert mine(app, PERSON, "delete", f"/api/drawings/{ids[0]}").json == {"deleted": 1}
+    assert_json_error(mine(app, PERSON, "delete", f"/api/drawings/{ids[0]}"), 404)
+    assert mine(app, PERSON).json["count"] == 2
+
+    assert mine(app, PERSON, "delete").json == {"deleted": 2}  # forget them
+    assert mine(app, PERSON, "delete").json == {"deleted": 0}
+    assert mine(app, PERSON).json == {"count": 0, "corrected": 0, "drawings": []}
+    assert mine(app, OTHER).json["count"] == 1 and store.stats()["count"] == 1
+
+
+@pytest.mark.parametrize("person, method, path", [
+    (None, "get", "/api/drawings/mine"), (None, "delete", "/api/drawings/mine"),
+    (None, "delete", "/api/drawings/1"), ("short", "get", "/api/drawings/mine"),
+    ("has spaces in it", "delete", "/api/drawings/mine"), ("x" * 65, "delete", "/api/drawings/1"),
+], ids=["list-no-id", "forget-no-id", "undo-no-id", "short", "spaces", "too-long"])
+def test_without_a_well_formed_person_id_nothing_is_listed_or_deleted(keeper, person, method,
+                                                                      path):
+    app, store = keeper
+    post_drawing(app, {"strokes": page_strokes(7), "label": 1, "person": PERSON})
+    assert "X-Person" in assert_json_error(mine(app, person, method, path), 400) or person
+    assert store.stats()["count"] == 1
+
+
+def test_the_person_id_in_a_url_or_body_is_not_a_key(keeper):
+    app, store = keeper
+    row = post_drawing(app, {"strokes": page_strokes(7), "label": 1, "person": PERSON}).json["id"]
+    assert_json_error(app.get(f"/api/drawings/mine?person={PERSON}", expect_errors=True), 400)
+    res = app.delete(f"/api/drawings/{row}", json.dumps({"person": PERSON}),
+                     content_type="application/json", expect_errors=True)
+    assert_json_error(res, 400)
+    assert store.stats()["count"] == 1
+
+
+def test_without_a_store_the_persons_routes_say_so(model):
+    app = TestApp(serve.create_app(model, WEIGHTS.name))
+    for method, path in (("get", "/api/drawings/mine"), ("delete", "/api/drawings/mine"),
+                         ("delete", "/api/drawings/3")):
+        assert "keeps no drawings" in assert_json_error(mine(app, PERSON, method, path), 503)

@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import page_strokes, start_server, stop_server
+from conftest import database_rows, page_strokes, start_server, stop_server
+from nn.data import read_idx
 from web.store import (
     DrawingStore,
     RateLimitError,
@@ -35,7 +37,6 @@ from web.store import (
     export_idx,
     read_drawings,
 )
-from nn.data import read_idx
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "weights" / "mnist_cnn.npz"
@@ -51,16 +52,20 @@ def add(store: DrawingStore, label: int = 7, seed: int = 0, **fields) -> int:
 
 
 # ------------------------------------------------------------------------------ the store itself
+# Each test runs on both databases (conftest.new_db): a SQLite file and PostgreSQL.
 
 
-def test_a_drawing_comes_back_exactly_as_it_was_saved(tmp_path):
-    store = DrawingStore(tmp_path / "new" / "drawings.sqlite")  # folder and file created
+@pytest.fixture
+def where(new_db) -> str:
+    return new_db()
+
+
+def test_a_drawing_comes_back_exactly_as_it_was_saved(where):
+    store = DrawingStore(where)
     strokes = [[[10.5, 20.25], [30, 40]], [[1, 2]]]
     row = add(store, 9, seed=3, predicted=4, person=PERSON, strokes=strokes, pen=15.4)
-    with sqlite3.connect(store.path) as db:
-        saved = db.execute("SELECT label, predicted, person, model, strokes, pen, image, created "
-                           "FROM drawings WHERE id = ?", (row,)).fetchone()
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    saved = database_rows(where, "SELECT label, predicted, person, model, strokes, pen, image, "
+                                 "created FROM drawings WHERE id = ?", (row,))[0]
     assert saved[:4] == (9, 4, PERSON, "mnist_cnn.npz")
     assert json.loads(saved[4]) == strokes and saved[5] == 15.4 and saved[6] is None
     assert abs(saved[7] - time.time()) < 60
@@ -69,27 +74,33 @@ def test_a_drawing_comes_back_exactly_as_it_was_saved(tmp_path):
     assert y.tolist() == [9]
 
 
-def test_a_png_drawing_is_kept_as_sent(tmp_path):
-    store = DrawingStore(tmp_path / "d.sqlite")
-    row = add(store, 1, image=b"\x89PNG fake bytes")
+def test_a_new_sqlite_file_and_its_folder_are_made_in_wal_mode(tmp_path):
+    store = DrawingStore(tmp_path / "new" / "drawings.sqlite")
+    add(store)
     with sqlite3.connect(store.path) as db:
-        assert db.execute("SELECT image, strokes FROM drawings WHERE id = ?",
-                          (row,)).fetchone() == (b"\x89PNG fake bytes", None)
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_stats_count_labels_corrections_and_people_never_drawings(tmp_path):
-    store = DrawingStore(tmp_path / "d.sqlite")
+def test_a_png_drawing_is_kept_as_sent(where):
+    store = DrawingStore(where)
+    row = add(store, 1, image=b"\x89PNG fake bytes")
+    assert database_rows(where, "SELECT image, strokes FROM drawings WHERE id = ?",
+                         (row,)) == [(b"\x89PNG fake bytes", None)]
+
+
+def test_stats_count_labels_corrections_and_people_never_drawings(where):
+    store = DrawingStore(where)
     add(store, 7, predicted=7, person=PERSON)
     add(store, 9, predicted=4, person=PERSON)
     add(store, 9, person="another-person-id")
     stats = store.stats()
     assert stats["count"] == 3 and stats["by_label"] == [0] * 7 + [1, 0, 2]
     assert (stats["corrected"], stats["confirmed"], stats["people"]) == (1, 1, 2)
-    assert all(isinstance(v, int) or isinstance(v, list) for v in stats.values())
+    assert all(type(v) is int or isinstance(v, list) for v in stats.values())
 
 
-def test_examples_are_one_persons_latest_in_order(tmp_path):
-    store = DrawingStore(tmp_path / "d.sqlite")
+def test_examples_are_one_persons_latest_in_order(where):
+    store = DrawingStore(where)
     for i in range(5):
         add(store, i, seed=i, person=PERSON)
         add(store, 9, seed=100 + i, person="someone-else")
@@ -97,6 +108,46 @@ def test_examples_are_one_persons_latest_in_order(tmp_path):
     assert y.tolist() == [2, 3, 4]
     np.testing.assert_array_equal(x, np.stack([picture(2), picture(3), picture(4)]))
     assert store.examples("nobody-at-all")[0].shape == (0, 28, 28)
+    ids, labels = store.labelled(PERSON, limit=3)
+    assert labels.tolist() == [2, 3, 4]
+    np.testing.assert_array_equal(store.inputs(PERSON, ids[::-1]), x[::-1])
+    with pytest.raises(StoreError):  # someone else's drawing is not among this person's
+        store.inputs("someone-else", ids[:1])
+
+
+def test_the_version_changes_with_every_add_undo_and_forget_and_only_for_that_person(where):
+    store = DrawingStore(where)
+    seen = [store.version(PERSON)]
+    first = add(store, 1, person=PERSON)
+    seen.append(store.version(PERSON))
+    second = add(store, 2, person=PERSON)
+    seen.append(store.version(PERSON))
+    add(store, 3, person="someone-else")
+    assert store.version(PERSON) == seen[-1]  # another person's drawing changes nothing here
+    assert store.delete(PERSON, first)  # undo the older one: the largest id stays the same
+    seen.append(store.version(PERSON))
+    add(store, 4, person=PERSON)
+    seen.append(store.version(PERSON))
+    assert store.delete(PERSON, second)
+    seen.append(store.version(PERSON))
+    assert store.forget(PERSON) == 1
+    seen.append(store.version(PERSON))
+    assert len(set(seen)) == len(seen) - 1 and seen[0] == seen[-1] == (0, 0, 0)
+
+
+def test_only_the_owner_lists_undoes_or_forgets_their_drawings(where):
+    store = DrawingStore(where)
+    mine = [add(store, label, predicted=7, person=PERSON) for label in (1, 7)]
+    theirs = add(store, 5, person="someone-else")
+    assert [(d["id"], d["label"], d["predicted"]) for d in store.mine(PERSON)] == [
+        (mine[1], 7, 7), (mine[0], 1, 7)]  # newest first
+    assert not store.delete(PERSON, theirs) and not store.delete("someone-else", mine[0])
+    assert not store.delete(PERSON, 10**9)
+    assert store.delete(PERSON, mine[0]) and not store.delete(PERSON, mine[0])
+    assert store.forget(PERSON) == 1 and store.forget(PERSON) == 0
+    assert store.stats()["count"] == 1 and store.mine("someone-else")[0]["id"] == theirs
+    with pytest.raises(StoreInputError, match='"person"'):
+        store.forget(None)
 
 
 @pytest.mark.parametrize("fields, words", [
@@ -106,16 +157,16 @@ def test_examples_are_one_persons_latest_in_order(tmp_path):
     ({"label": 7, "person": "has spaces in it"}, '"person"'), ({"label": 7, "person": 12345678},
                                                                '"person"'),
 ])
-def test_bad_labels_and_ids_are_refused_with_a_sentence(tmp_path, fields, words):
-    store = DrawingStore(tmp_path / "d.sqlite")
+def test_bad_labels_and_ids_are_refused_with_a_sentence(where, fields, words):
+    store = DrawingStore(where)
     with pytest.raises(StoreInputError, match=words):
         store.add(input=picture(0), model="m.npz", **fields)
     assert store.stats()["count"] == 0
 
 
-def test_rows_per_minute_are_capped_for_everyone_and_per_person(tmp_path):
+def test_rows_per_minute_are_capped_for_everyone_and_per_person(where):
     now = [1000.0]
-    store = DrawingStore(tmp_path / "d.sqlite", max_per_minute=5, max_per_person_per_minute=2,
+    store = DrawingStore(where, max_per_minute=5, max_per_person_per_minute=2,
                          clock=lambda: now[0])
     add(store, person=PERSON)
     add(store, person=PERSON)
@@ -156,6 +207,19 @@ def test_a_store_that_cannot_be_created_says_why_and_recovers_when_it_can(tmp_pa
     assert add(store) == 1 and store.problem is None
 
 
+def test_a_postgresql_that_does_not_answer_says_so_without_the_password(postgres_url):
+    with socket.socket() as unused:  # a port where nothing listens
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    store = DrawingStore(f"postgresql://digits:secret-word@127.0.0.1:{port}/digits")
+    assert store.problem and f"127.0.0.1:{port}/digits" in store.problem
+    with pytest.raises(StoreUnavailableError, match="does not answer") as err:
+        add(store)
+    assert "secret-word" not in str(err.value) and "predictions still work" in str(err.value)
+    with pytest.raises(StoreUnavailableError):
+        store.version(PERSON)
+
+
 def test_another_programs_database_is_not_taken_over(tmp_path):
     path = tmp_path / "other.sqlite"
     with sqlite3.connect(path) as db:
@@ -166,23 +230,36 @@ def test_another_programs_database_is_not_taken_over(tmp_path):
         read_drawings(path)
 
 
-def test_read_drawings_gives_training_arrays_and_can_stop_at_an_id(tmp_path):
-    store = DrawingStore(tmp_path / "d.sqlite")
+def test_another_programs_drawings_table_in_postgresql_is_not_taken_over(new_postgres_db):
+    import psycopg
+
+    where = new_postgres_db()
+    with psycopg.connect(where, autocommit=True) as db:
+        db.execute("CREATE TABLE drawings (id SERIAL, artist TEXT)")
+    with pytest.raises(StoreCorruptError, match="not one of drawings"):
+        DrawingStore(where)
+    with pytest.raises(StoreCorruptError, match="not one of drawings"):
+        read_drawings(where)
+
+
+def test_read_drawings_gives_training_arrays_and_can_stop_at_an_id(where, tmp_path):
+    store = DrawingStore(where)
     ids = [add(store, label, seed=label) for label in (3, 1, 4, 1, 5)]
-    x, y, upto = read_drawings(store.path)
+    x, y, upto = read_drawings(where)
     assert x.shape == (5, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
     assert y.tolist() == [3, 1, 4, 1, 5] and upto == ids[-1]
+    np.testing.assert_array_equal(x[2], picture(4))
     add(store, 9)
-    assert read_drawings(store.path, upto=ids[2])[1].tolist() == [3, 1, 4]
-    with pytest.raises(StoreError, match="no drawings database"):
+    assert read_drawings(where, upto=ids[2])[1].tolist() == [3, 1, 4]
+    with pytest.raises(StoreError, match="no drawings"):
         read_drawings(tmp_path / "missing.sqlite")
 
 
-def test_export_writes_idx_files_mnist_readers_open(tmp_path):
-    store = DrawingStore(tmp_path / "d.sqlite")
+def test_export_writes_idx_files_mnist_readers_open(where, tmp_path):
+    store = DrawingStore(where)
     for label in (0, 7, 2):
         add(store, label, seed=label)
-    images, labels, count = export_idx(store.path, tmp_path / "idx")
+    images, labels, count = export_idx(where, tmp_path / "idx")
     assert count == 3
     pixels, names = read_idx(images), read_idx(labels)
     assert pixels.shape == (3, 28, 28) and pixels.dtype == np.uint8
@@ -190,10 +267,10 @@ def test_export_writes_idx_files_mnist_readers_open(tmp_path):
     np.testing.assert_allclose(pixels[1] / 255, picture(7), atol=0.5 / 255 + 1e-6)
 
 
-def test_the_export_script_writes_the_files_or_says_what_is_wrong(tmp_path):
-    store = DrawingStore(tmp_path / "d.sqlite")
+def test_the_export_script_writes_the_files_or_says_what_is_wrong(where, tmp_path):
+    store = DrawingStore(where)
     add(store, 5)
-    run = [sys.executable, "-m", "scripts.export_drawings", "--db", str(store.path)]
+    run = [sys.executable, "-m", "scripts.export_drawings", "--db", where]
     done = subprocess.run([*run, "--out", str(tmp_path / "out")], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "wrote 1 drawings" in done.stdout, done.stderr
@@ -204,8 +281,8 @@ def test_the_export_script_writes_the_files_or_says_what_is_wrong(tmp_path):
     assert missing.returncode == 1 and "no drawings database" in missing.stderr
 
 
-def test_threads_sharing_one_store_lose_nothing(tmp_path):
-    store = DrawingStore(tmp_path / "d.sqlite")
+def test_threads_sharing_one_store_lose_nothing(where):
+    store = DrawingStore(where)
     ids: list[int] = []
 
     def write(t: int) -> None:
@@ -223,7 +300,7 @@ def test_threads_sharing_one_store_lose_nothing(tmp_path):
 # ------------------------------------------------------------------------------ a real server
 
 
-def start(db: Path, **how) -> tuple[subprocess.Popen, str]:
+def start(db: Path | str, **how) -> tuple[subprocess.Popen, str]:
     """`python serve.py --port 0 --db DB` in its own process; (process, "host:port")."""
     return start_server("--weights", str(WEIGHTS), "--db", str(db), **how)
 
@@ -251,8 +328,8 @@ def labelled(label: int, person: str, points: int = 0) -> dict:
 
 
 @pytest.mark.slow
-def test_eight_threads_posting_at_once_lose_no_drawing(tmp_path):
-    db = tmp_path / "drawings.sqlite"
+def test_eight_threads_posting_at_once_lose_no_drawing(where):
+    db = where
     proc, address = start(db)
     try:
         from concurrent.futures import ThreadPoolExecutor
@@ -269,14 +346,13 @@ def test_eight_threads_posting_at_once_lose_no_drawing(tmp_path):
         assert stats["by_label"] == [7, 7, 7, 7, 6, 6, 6, 6, 6, 6]
     finally:
         stop_server(proc)
-    with sqlite3.connect(db) as conn:
-        rows = dict(conn.execute("SELECT id, label FROM drawings").fetchall())
+    rows = dict(database_rows(db, "SELECT id, label FROM drawings"))
     assert rows == {answer["id"]: i % 10 for i, _, answer in answers}
 
 
 @pytest.mark.slow
-def test_a_server_killed_mid_write_keeps_every_drawing_it_acknowledged(tmp_path):
-    db = tmp_path / "drawings.sqlite"
+def test_a_server_killed_mid_write_keeps_every_drawing_it_acknowledged(where):
+    db = where
     proc, address = start(db)
     acknowledged: dict[int, tuple[int, str]] = {}
     in_flight = [0]
@@ -313,10 +389,10 @@ def test_a_server_killed_mid_write_keeps_every_drawing_it_acknowledged(tmp_path)
         thread.join(timeout=60)
     assert len(acknowledged) >= 40, "the server never got going"
 
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = {row: (label, person) for row, label, person in
-                conn.execute("SELECT id, label, person FROM drawings")}
+    if not db.startswith("postgresql://"):
+        assert database_rows(db, "PRAGMA integrity_check")[0][0] == "ok"
+    rows = {row: (label, person) for row, label, person in
+            database_rows(db, "SELECT id, label, person FROM drawings")}
     missing = {row: what for row, what in acknowledged.items() if rows.get(row) != what}
     assert not missing, f"acknowledged but lost after kill -9: {missing}"
 

@@ -185,6 +185,31 @@ def test_a_hundred_idle_sockets_lock_nobody_out_and_are_closed(live):
             sock.close()
 
 
+def test_sixty_clients_that_never_read_their_answers_hold_up_nobody(live):
+    """60 connections each send a drawing and never read the answer (it waits in the kernel's
+    buffers, holding no thread); 8 other clients at once each get an answer: their reading, or
+    a 503 while the 68 drawings queue, and their reading when they come back after Retry-After."""
+    body = image_body(canvas_png(SEVEN))
+    request = (b"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json"
+               b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    deaf = [socket.create_connection(live[:2], timeout=10) for _ in range(60)]
+    try:
+        for sock in deaf:
+            sock.sendall(request)
+        def served(_) -> int:
+            status, headers, _ = post(live, body, timeout=10)
+            if status == 503:  # the gate's queue was full: told when to come back
+                time.sleep(float(headers["retry-after"]))
+                status = post(live, body, timeout=10)[0]
+            return status
+
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(served, range(8))) == [200] * 8
+    finally:
+        for sock in deaf:
+            sock.close()
+
+
 # ------------------------------------------------------------------------------ costly requests
 
 

@@ -10,7 +10,8 @@
 
 and the server's features, each used by one or two routes:
 
-    store.py        the drawings people label, kept in SQLite
+    store.py        the drawings people label, in SQLite or PostgreSQL (the SQL, once), with
+                    their dialects store_sqlite.py and store_pg.py
     corrections.py  a person's corrections used at once: nearest neighbours in the hidden layer
     explain.py      what the page's "Look inside" panel shows: maps, filters, saliency
     neighbours.py   the MNIST training digits nearest to a drawing, as the network sees them

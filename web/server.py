@@ -35,7 +35,7 @@ that thread (its authors advise a buffering proxy in front); the limits above wo
 with --workers 1.
 
 What this is not: TLS, per-client rate limits or caps on connections per address. Those belong
-to a reverse proxy in front (docs/server.md).
+to a reverse proxy in front (docs/deployment.md).
 """
 
 from __future__ import annotations
