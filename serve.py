@@ -11,7 +11,7 @@ Run it:
 Routes:
 
     GET  /                 the drawing page (static/index.html)
-    GET  /static/<path>    its script, styles and icon
+    GET  /static/<path>    its scripts, styles and icon (gzipped for browsers that accept it)
     GET  /api/health       {"status": "ok", "model": "mnist_cnn.npz", ...}
     POST /api/predict      {"strokes": [[[x, y], ...], ...]}  (the page's form)
                         or {"image": "data:image/png;base64,..."}
@@ -56,24 +56,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bottle import Bottle, HTTPResponse, request, response, static_file
+from bottle import Bottle, HTTPResponse, request, response
 
 import nn
-from web.corrections import Corrections, Reader, mnist_references
 from digits.canvas import canvas_png
 from digits.drawing import MAX_POINTS, MAX_SIDE, MAX_STROKES
-from web.explain import Explainer
-from training.mnist import SEARCHED_DIRS, find_mnist
-from web.neighbours import BackgroundIndex
 from digits.preprocess import preprocess, preprocess_strokes
-from web.store import (
-    DrawingStore,
-    RateLimitError,
-    StoreError,
-    StoreInputError,
-    check_digit,
-    check_person,
-)
+from training.mnist import SEARCHED_DIRS, find_mnist
 from web.api import (
     ERROR_SENTENCES,
     MAX_BODY_BYTES,
@@ -85,8 +74,20 @@ from web.api import (
     read_drawing,
     read_json,
 )
+from web.corrections import Corrections, Reader, mnist_references
+from web.explain import Explainer
 from web.gate import Gate
+from web.neighbours import BackgroundIndex
 from web.server import listen, run
+from web.static import static_answer
+from web.store import (
+    DrawingStore,
+    RateLimitError,
+    StoreError,
+    StoreInputError,
+    check_digit,
+    check_person,
+)
 
 # ----------------------------------------------------------------------------------------------
 # defaults (the command line overrides host, port, weights and workers)
@@ -250,11 +251,9 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
 
 
 def _static(path: str) -> HTTPResponse:
-    """A file from static/ (Bottle refuses paths that climb out of it with a 403)."""
-    answer = static_file(path, root=str(STATIC_DIR))
-    if answer.status_code < 400:
-        answer.set_header("Cache-Control", "no-cache")
-    return answer
+    """A file from static/, gzipped for browsers that accept it (Bottle refuses paths that climb
+    out of static/ with a 403)."""
+    return static_answer(str(STATIC_DIR), path, request)
 
 
 def _owner() -> str:
