@@ -14,9 +14,10 @@ digit) (N,)). This module imports no network; it proposes and the network judges
    boxes, left to right.
 2. Decimal points: a small atom near the baseline with writing on both sides reads as "." and
    takes no part in what follows.
-3. Candidates: every run of up to MAX_RUN consecutive atoms that could be one digit: no wider
-   than MAX_WIDTH times the writing's height, no gap inside wider than MAX_GAP of it, and not
-   parting two atoms that overlap each other in x as a 4's or a 5's strokes do (BOUND).
+3. Candidates: atoms that overlap each other in x as a 5's bar and body do are never parted
+   (BOUND; a 1's thin stem beside another atom is not bound, so touching digits can part).
+   Then every run of up to MAX_RUN of these, left to right, that could be one digit: no wider
+   than MAX_WIDTH times the writing's height, no gap inside wider than MAX_GAP of it.
 4. Each candidate is drawn as a 28x28 (as /api/predict would draw it alone) and scored in one
    batch: log p(its best digit) + log(1 - p(not a digit)) - PIECE_COST. Dynamic programming
    over the atoms finds the grouping with the best total; a grouping whose pieces are half
@@ -43,14 +44,15 @@ MAX_WIDTH = 1.3  # a digit is at most this many times as wide as the writing is 
 MAX_GAP = 0.45  # a blank this share of the height or wider always separates two digits
 BOUND = 0.7  # atoms overlapping in x by this share of the narrower one belong together...
 BOUND_WIDTH = 0.25  # ... when both are at least this share of the height wide (not a 1's stem)
-PIECE_COST = 1.0  # log-score each piece costs: how much better a split must read to win
+PIECE_COST = 0.5  # log-score each piece costs: how much better a split must read to win
 WIDE = 0.8  # a piece wider than this share of the height ...
 WIDE_COST = 4.0  # ... loses this much log-score per height of width beyond it
 SKIP_COST = 3.0  # log-score of leaving out a speck that cannot be drawn on its own
-POINT_SIZE = 0.25  # a decimal point: an atom no larger than this share of the height...
-POINT_LOW = 0.6  # ... whose middle is below this share of its neighbours' height
+POINT_SIZE = 0.2  # a decimal point: an atom no larger than this share of the height...
+POINT_LOW = 0.65  # ... whose middle is below this share of its neighbours' height
 SPLIT_WIDTH = 0.9  # a blob wider than this share of the height may be two digits touching
-MAX_CUTS = 3  # valleys tried per blob
+MAX_CUTS = 3  # valleys tried per blob, ...
+CUT_MARGIN = 0.25  # ... this share of the height from its ends and from each other
 MAX_ATOMS = 48  # blobs of a PNG kept, the largest first (bounded work for a noisy image)
 FAINT = 0.1  # ink this faint still joins a blob (a stroke's anti-aliased edge)
 SPECK = 0.01  # blobs with less of the ink than this are specks (unless a decimal point)
@@ -80,7 +82,8 @@ class Reading:
     pieces: list[Piece]
     points: list[int] = field(default_factory=list)
     point_atoms: list[tuple[int, tuple[float, float, float, float]]] = field(default_factory=list)
-    candidates: list[tuple[int, int]] = field(default_factory=list)  # (first, end) atoms tried
+    # every candidate drawn and scored: (its atoms, its score), for figures
+    candidates: list[tuple[tuple[int, ...], float]] = field(default_factory=list)
 
     def number(self, not_a_digit: float = NOT_A_DIGIT) -> str:
         """The digits read, with "." where points were drawn between two of them; pieces that
@@ -122,31 +125,48 @@ def _points(boxes: np.ndarray, height: float) -> np.ndarray:
     return point
 
 
-def candidates(boxes: np.ndarray, height: float) -> list[tuple[int, int]]:
-    """Runs (first, end) of atoms, ordered left to right, that could be one digit (step 3)."""
+def clusters(boxes: np.ndarray, height: float) -> list[list[int]]:
+    """Atoms that must stay together (step 3's BOUND: both at least BOUND_WIDTH of the height
+    wide, overlapping in x by BOUND of the narrower), as groups of indices into ``boxes``,
+    ordered by the middle of their joint boxes."""
     n = len(boxes)
     width = boxes[:, 2] - boxes[:, 0]
     wide = width >= BOUND_WIDTH * height
-    bound = np.zeros((n, n), dtype=bool)  # (A, A): atoms that must stay together
+    root = list(range(n))
+
+    def find(a: int) -> int:
+        while root[a] != a:
+            root[a] = root[root[a]]
+            a = root[a]
+        return a
+
     for a in range(n):
         for b in range(a + 1, n):
             overlap = min(boxes[a, 2], boxes[b, 2]) - max(boxes[a, 0], boxes[b, 0])
             if wide[a] and wide[b] and overlap >= BOUND * min(width[a], width[b]):
-                bound[a, b] = bound[b, a] = True
+                root[find(a)] = find(b)
+    groups: dict[int, list[int]] = {}
+    for a in range(n):
+        groups.setdefault(find(a), []).append(a)
+    return sorted(groups.values(),
+                  key=lambda g: (boxes[g, 0].min() + boxes[g, 2].max()) / 2)
+
+
+def candidates(boxes: np.ndarray, height: float) -> list[tuple[int, int]]:
+    """Runs (first, end) of atoms, ordered left to right, that could be one digit (step 3):
+    one atom, or up to MAX_RUN neighbours no wider together than MAX_WIDTH of the height with no
+    blank wider than MAX_GAP between them."""
     runs = []
-    for first in range(n):
+    for first in range(len(boxes)):
         right = boxes[first, 2]
-        for end in range(first + 1, min(first + MAX_RUN, n) + 1):
-            if end - first > 1:
-                if boxes[end - 1, 0] - right > MAX_GAP * height:
-                    break
-                right = max(right, boxes[end - 1, 2])
-                if right - boxes[first:end, 0].min() > MAX_WIDTH * height:
-                    break
-            inside = np.zeros(n, dtype=bool)
-            inside[first:end] = True
-            if not bound[inside][:, ~inside].any():
-                runs.append((first, end))
+        runs.append((first, first + 1))
+        for end in range(first + 2, min(first + MAX_RUN, len(boxes)) + 1):
+            if boxes[end - 1, 0] - right > MAX_GAP * height:
+                break
+            right = max(right, boxes[end - 1, 2])
+            if right - boxes[first:end, 0].min() > MAX_WIDTH * height:
+                break
+            runs.append((first, end))
     return runs
 
 
@@ -177,15 +197,17 @@ def best_grouping(runs: list[tuple[int, int]], scores: np.ndarray, n: int) -> li
 def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
           score: Score) -> Reading:
     """Steps 2-4 for atoms with these boxes (A, 4) and a way to draw any set of them."""
-    order = np.argsort((boxes[:, 0] + boxes[:, 2]) / 2, kind="stable")
-    boxes = boxes[order]
     height = _boxes_height(boxes)
-    point = _points(boxes, height) if len(boxes) > 2 else np.zeros(len(boxes), dtype=bool)
-    keep = np.flatnonzero(~point)
-    runs = candidates(boxes[keep], height)
+    groups = clusters(boxes, height)  # atoms that stay together, left to right
+    joint = np.array([[boxes[g, 0].min(), boxes[g, 1].min(), boxes[g, 2].max(),
+                       boxes[g, 3].max()] for g in groups])  # (G, 4)
+    point = _points(joint, height) if len(groups) > 2 else np.zeros(len(groups), dtype=bool)
+    keep = [g for g, p in zip(groups, point) if not p]
+    kept = joint[~point]
+    runs = candidates(kept, height)
     inputs, tried, skips = [], [], []
     for first, end in runs:
-        x = draw([int(order[keep[a]]) for a in range(first, end)])
+        x = draw([a for g in keep[first:end] for a in g])
         if x is not None:
             inputs.append(x)
             tried.append((first, end))
@@ -196,34 +218,31 @@ def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
     p, p_not = score(np.stack(inputs))
     p = np.asarray(p, dtype=np.float64)
     p_not = np.asarray(p_not, dtype=np.float64)
-    aspect = np.array([(boxes[keep[e - 1], 2] if e - f == 1 else boxes[keep[f:e], 2].max())
-                       - boxes[keep[f:e], 0].min() for f, e in tried]) / height
+    # a run of several clusters wider than WIDE is suspect (one cluster may be wide: a 5's bar)
+    wide = np.array([(kept[f:e, 2].max() - kept[f:e, 0].min()) / height - WIDE if e - f > 1
+                     else 0.0 for f, e in tried])
     scores = (np.log(p.max(axis=1) + 1e-9) + np.log1p(-np.minimum(p_not, 0.999)) - PIECE_COST
-              - WIDE_COST * np.maximum(aspect - WIDE, 0.0))
-    scores = np.concatenate([scores, np.full(len(skips), -SKIP_COST)])
-    chosen = best_grouping(tried + skips, scores, len(keep))
-    if chosen is None:  # no grouping covers everything: read it whole, as /api/predict would
-        x = draw([int(i) for i in order[keep]])
-        if x is None:
-            raise BlankDrawingError("Nothing in the drawing could be read as a digit.")
-        tried, chosen, inputs = [(0, len(keep))], [0], [x]
-        p, p_not = score(x[None])
+              - WIDE_COST * np.maximum(wide, 0.0))
+    chosen = best_grouping(tried + skips, np.concatenate([scores, np.full(len(skips),
+                                                                          -SKIP_COST)]), len(keep))
     pieces = []
     for k in chosen:
         if k >= len(tried):
             continue  # a speck left out
         first, end = tried[k]
-        atoms = tuple(sorted(int(order[keep[a]]) for a in range(first, end)))
-        sub = boxes[keep[first:end]]
+        atoms = tuple(sorted(a for g in keep[first:end] for a in g))
+        sub = kept[first:end]
         box = (float(sub[:, 0].min()), float(sub[:, 1].min()), float(sub[:, 2].max()),
                float(sub[:, 3].max()))
         pieces.append(Piece(atoms, box, inputs[k], p[k], float(p_not[k])))
     middles = [(b[0] + b[2]) / 2 for b in (piece.box for piece in pieces)]
-    points = [int(np.searchsorted(middles, (boxes[a, 0] + boxes[a, 2]) / 2)) - 1
-              for a in np.flatnonzero(point)]
-    point_atoms = [(int(order[a]), tuple(float(v) for v in boxes[a]))
-                   for a in np.flatnonzero(point)]
-    return Reading(pieces, sorted(set(points)), point_atoms, tried)
+    points, point_atoms = [], []
+    for g in np.flatnonzero(point):
+        points.append(int(np.searchsorted(middles, (joint[g, 0] + joint[g, 2]) / 2)) - 1)
+        point_atoms += [(a, tuple(float(v) for v in boxes[a])) for a in groups[g]]
+    tried_atoms = [(tuple(sorted(a for g in keep[f:e] for a in g)), float(score))
+                   for (f, e), score in zip(tried, scores)]
+    return Reading(pieces, sorted(set(points)), point_atoms, tried_atoms)
 
 
 # ------------------------------------------------------------------------------- strokes
@@ -253,8 +272,8 @@ def read_strokes(strokes: Sequence[np.ndarray], score: Score, pen: float | None 
 
 def cuts(column_ink: np.ndarray, height: float) -> list[int]:
     """Up to MAX_CUTS columns where a blob of these column sums (W,) is thinnest: local minima
-    at least a quarter of the height from either end and from each other, deepest first."""
-    margin = max(1, int(0.25 * height))
+    CUT_MARGIN of the height from either end and from each other, deepest first."""
+    margin = max(1, int(CUT_MARGIN * height))
     smooth = np.convolve(column_ink, np.ones(3) / 3, mode="same")
     found: list[int] = []
     for c in np.argsort(smooth[margin:len(smooth) - margin], kind="stable") + margin:

@@ -5,8 +5,8 @@
     png = number_png(numbers[0], rng)                              # drawn on a canvas
 
 Each number takes 1 to 8 digits of one writer (so one hand, one size and one tablet's units) and
-writes them left to right: every digit keeps its own size relative to the others, the baseline
-drifts (a slope and a wobble), the whole number is slanted, and the blanks between digits are of
+writes them left to right: the baseline
+drifts (a slope and a wobble), every digit is about the writer's median digit height, the whole number is slanted, and the blanks between digits are of
 one kind per number, from ink touching to wide (GAPS, in units of the writer's digit height).
 
 What this is not: a model of how people write numbers in one stroke or join digits with ligatures;
@@ -27,7 +27,7 @@ GAPS = {"touching": (-0.08, 0.0), "close": (0.02, 0.15), "normal": (0.15, 0.4),
 DRIFT = 0.08  # slope of the baseline, either way, and ...
 WOBBLE = 0.05  # ... each digit's own step off it, in digit heights
 SLANT = 10.0  # degrees of shear, either way
-SIZE_JITTER = 0.08  # each digit scaled by up to this much, either way
+SIZE_JITTER = 0.08  # each digit is the writer's median height, give or take this share
 # canvases: the digits' height in px, the pen as a share of it, backgrounds
 PNG_HEIGHT = (40, 110)
 PNG_PEN = (0.06, 0.16)
@@ -64,7 +64,8 @@ def compose(own: list, rng: np.random.Generator, length: int, gap: str, writer: 
     for i, d in enumerate(picks):
         points = np.concatenate(d.strokes)
         low, high = points.min(axis=0), points.max(axis=0)
-        scale = rng.uniform(1 - SIZE_JITTER, 1 + SIZE_JITTER)
+        scale = height / max(high[1] - low[1], 1e-9) * rng.uniform(1 - SIZE_JITTER,
+                                                                  1 + SIZE_JITTER)
         bottom = height * (slope * i + rng.normal(0, WOBBLE))
         placed = [(s - [low[0], high[1]]) * scale for s in d.strokes]  # left, bottom at 0
         placed = [np.stack([s[:, 0] - shear * s[:, 1], s[:, 1]], axis=1) for s in placed]
