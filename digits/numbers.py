@@ -52,6 +52,7 @@ POINT_SIZE = 0.2  # a decimal point: an atom no larger than this share of the he
 POINT_LOW = 0.65  # ... whose middle is below this share of its neighbours' height
 SPLIT_WIDTH = 0.9  # a blob wider than this share of the height may be two digits touching
 MAX_CUTS = 3  # valleys tried per blob, ...
+VALLEY = 0.8  # a valley has less ink than this share of the blob's median column
 CUT_MARGIN = 0.25  # ... this share of the height from its ends and from each other
 MAX_ATOMS = 48  # blobs of a PNG kept, the largest first (bounded work for a noisy image)
 FAINT = 0.1  # ink this faint still joins a blob (a stroke's anti-aliased edge)
@@ -275,12 +276,13 @@ def cuts(column_ink: np.ndarray, height: float) -> list[int]:
     CUT_MARGIN of the height from either end and from each other, deepest first."""
     margin = max(1, int(CUT_MARGIN * height))
     smooth = np.convolve(column_ink, np.ones(3) / 3, mode="same")
+    deep = VALLEY * float(np.median(smooth[smooth > 0])) if (smooth > 0).any() else 0.0
     found: list[int] = []
     for c in np.argsort(smooth[margin:len(smooth) - margin], kind="stable") + margin:
         if len(found) == MAX_CUTS:
             break
-        if smooth[c] > smooth[c - 1] or smooth[c] > smooth[c + 1]:
-            continue  # not a valley
+        if smooth[c] > smooth[c - 1] or smooth[c] > smooth[c + 1] or smooth[c] >= deep:
+            continue  # not a valley, or not deep enough to be where two digits meet
         if all(abs(int(c) - f) >= margin for f in found):
             found.append(int(c))
     return sorted(found)

@@ -46,9 +46,9 @@ LR = 2e-3
 HIDDEN = 64
 SEED = 0
 MNIST_DIGITS = 10_000
-LETTERS = 16_000
-MADE = 16_000  # scribbles, shapes, crossed-out digits, fragments, squeezed pairs
-THRESHOLD_SHARE = 0.0015  # of held-out real digits called "not a digit" (the target is 0.3%)
+LETTERS = 40_000
+MADE = 24_000  # scribbles, shapes, crossed-out digits, fragments, squeezed pairs
+THRESHOLD_SHARE = 0.002  # of held-out real digits called "not a digit" (the target is 0.3%)
 # -----------------------------------------------------------------------------------------------
 
 

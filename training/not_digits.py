@@ -181,12 +181,13 @@ def _fragment(digit, rng) -> list[np.ndarray] | None:
 
 
 def _squeezed(first, second, rng) -> list[np.ndarray]:
-    """Two digits side by side, their ink overlapping by up to a third of the first's height."""
+    """Two digits side by side, from overlapping by a third of the first one's height to 0.15 of
+    it apart (what a grouping that takes two close digits for one reads)."""
     low1, high1 = _extent(first)
     low2, high2 = _extent(second)
     h1, h2 = max(high1[1] - low1[1], 1e-9), max(high2[1] - low2[1], 1e-9)
     scale = h1 / h2
-    gap = _u(rng, -0.3, 0.05) * h1
+    gap = _u(rng, -0.3, 0.15) * h1
     shift = np.array([high1[0] + gap - low2[0] * scale, low1[1] - low2[1] * scale])
     return list(first) + [s * scale + shift for s in second]
 
