@@ -5,8 +5,8 @@
     png = number_png(numbers[0], rng)                              # drawn on a canvas
 
 Each number takes 1 to 8 digits of one writer (so one hand, one size and one tablet's units) and
-writes them left to right: the baseline
-drifts (a slope and a wobble), every digit is about the writer's median digit height, the whole number is slanted, and the blanks between digits are of
+writes them left to right: every digit about the writer's median digit height, the baseline
+drifting (a slope and a wobble), the whole number slanted, and the blanks between digits of
 one kind per number, from ink touching to wide (GAPS, in units of the writer's digit height).
 
 What this is not: a model of how people write numbers in one stroke or join digits with ligatures;
