@@ -12,6 +12,8 @@ on a transparent background, and above all written by other people. Two evaluati
     python evaluate_drawings.py --n 500 --seed 1 --json  # last line: one JSON object
     python evaluate_drawings.py --save-examples runs/drawn   # PNGs a person can look at
     python evaluate_drawings.py --baselines              # what cropping and the pen step buy
+    python evaluate_drawings.py --numbers --sheet docs/numbers_misread.png
+                                       # whole numbers and "not a digit" (scripts/read_numbers.py)
 
 UNIPEN (``evaluate_unipen``, see training/unipen.py): the 2,438 digits of 58 writers no model here
 was trained on, each sent twice: as its strokes (what the page sends, ``preprocess_strokes``) and
@@ -54,6 +56,7 @@ from digits.canvas import render as render_strokes
 from digits.drawing import BlankDrawingError, load_drawing
 from digits.preprocess import preprocess, strokes_to_mnist, to_mnist
 from digits.strokes import trace
+from scripts import read_numbers
 from training.unipen import PenDigit, parse_holdout, split_writers
 
 # ---- defaults -----------------------------------------------------------------------------------
@@ -369,6 +372,13 @@ def _print_report(r: dict) -> None:
         print(f"  baseline   {name.replace('_', ' ')}: {accuracy:.2%}")
 
 
+def evaluate_numbers(args) -> int:
+    """--numbers: the test writers' numbers, single digits and letters (scripts/read_numbers.py)."""
+    lengths = tuple(int(k) for k in args.lengths.split(","))
+    return read_numbers.run(args.weights, args.judge, args.unipen, None, True, lengths,
+                            args.count, args.seed, args.sheet, args.json)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=N, help=f"drawings (default {N})")
@@ -389,7 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mistakes", type=Path, default=None, metavar="PNG",
                         help="with --unipen: write a sheet of the mistakes (PNG_strokes.png, "
                              "PNG_png.png)")
+    parser.add_argument("--numbers", action="store_true",
+                        help="read whole numbers composed from the UNIPEN and pendigits test "
+                             "writers' digits, and judge 'not a digit' (scripts/read_numbers.py)")
+    read_numbers.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.numbers:
+        return evaluate_numbers(args)
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
     if args.holdout is not None:

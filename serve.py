@@ -15,9 +15,14 @@ Routes:
     GET  /api/health       {"status": "ok", "model": "mnist_cnn.npz", ...}
     POST /api/predict      {"strokes": [[[x, y], ...], ...]}  (the page's form)
                         or {"image": "data:image/png;base64,..."}
-                        -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats]}
-                           an optional "person" (the page's opaque id) reads it with that person's
-                           corrections (web/corrections.py); "adapted" says whether they counted
+                        -> {"digit": 7, "probabilities": [10 floats], "input": [28 x 28 floats],
+                            "not_a_digit": false}
+                           an optional "person" (the page's opaque id) reads it with that
+                           person's corrections (web/corrections.py); then "adapted" says
+                           whether they counted
+    POST /api/read         the same body, one digit or a number written left to right
+                        -> {"number": "20.5", "digits": [{"digit", "probabilities", "box",
+                            "strokes", "input"}, ...], "not_a_digit": false} (web/read.py)
     POST /api/explain      the same body -> what the page's "Look inside" panel shows: feature
                            maps, filters, saliency, nearest training digits (web/explain.py)
     POST /api/drawings     the same drawing with "label": 0..9 ("predicted", "person" optional)
@@ -77,7 +82,9 @@ from web.api import (
 from web.corrections import Corrections, Reader, mnist_references
 from web.explain import Explainer
 from web.gate import Gate
+from web.judge import Judge
 from web.neighbours import BackgroundIndex
+from web.read import read_number
 from web.server import listen, run
 from web.static import static_answer
 from web.store import (
@@ -94,6 +101,7 @@ from web.store import (
 HOST = "127.0.0.1"
 PORT = 8080
 WEIGHTS = "weights/mnist_cnn.npz"
+JUDGE = "weights/not_a_digit.npz"  # scripts/train_not_a_digit.py, trained on WEIGHTS' features
 DB = "data/drawings.sqlite"
 MAX_DRAWING_BYTES = 512 * 1024  # a labelled drawing to keep: 20,000 points of strokes fit
 WORKERS = 1  # processes; each has THREADS threads and its own gate
@@ -106,7 +114,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(model: Any, weights_name: str, explainer: Explainer | None = None,
-               store: DrawingStore | None = None, reader: Reader | None = None) -> Bottle:
+               store: DrawingStore | None = None, reader: Reader | None = None,
+               judge: Judge | None = None) -> Bottle:
     """Build the web app around an already loaded model.
 
     model: anything with `.predict(x)`, x float32 (N, 1, 28, 28) in 0..1 -> (N, 10) probabilities,
@@ -117,10 +126,13 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
     store: where POST /api/drawings keeps labelled drawings; None answers those routes with 503.
     reader: reads a drawing with its person's corrections (web.corrections.Reader); None reads
         every drawing with the model alone.
+    judge: says whether a drawing is a digit at all, and reads numbers (web.judge.Judge); None
+        judges with the model alone, and calls nothing "not a digit".
     """
     app = Bottle()
     explainer = explainer or Explainer(model)
     reader = reader or Reader(model, None)
+    judge = judge or Judge(model)
     gate = Gate(waiting=QUEUE, patience=PATIENCE)  # every prediction goes through it
     # The panel's explanations (13 ms of CPU each) have a gate of their own, so they never queue
     # a prediction; its short queue keeps the threads they can hold to EXPLAIN_QUEUE + 1.
@@ -160,6 +172,8 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
             x = drawing.to_mnist()  # float32 (28, 28), 1.0 = ink
             prepared = time.perf_counter()
             p, adapted = reader.read(x, person, refresh=False)  # (10,), with the person's labels
+            not_a_digit = judge.head is not None and bool(
+                judge.is_not_a_digit(judge.read(x[None])[1])[0])
         predicted = time.perf_counter()
         p = np.asarray(p, dtype=np.float64)
         p = p / p.sum()  # float32 rounding can leave the sum a few 1e-7 away from 1
@@ -170,9 +184,22 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
             predict=predicted - prepared, total=time.perf_counter() - started,
             cpu=time.thread_time() - started_cpu))
         answer = {"digit": int(np.argmax(p)), "probabilities": p,
-                  "input": x}  # exactly the float32 values the model saw
+                  "input": x,  # exactly the float32 values the model saw
+                  "not_a_digit": not_a_digit}
         if person is not None:
             answer["adapted"] = adapted  # whether this person's corrections changed the answer
+        return json_answer(answer)
+
+    @app.post("/api/read")
+    def read():
+        started = time.perf_counter()
+        drawing = read_drawing(read_json(request))  # the same forms, caps and errors as predict
+        with gate:
+            turn = time.perf_counter()
+            answer = read_number(drawing, judge)
+        response.set_header("Server-Timing", _server_timing(
+            queue=turn - started, read=time.perf_counter() - turn,
+            total=time.perf_counter() - started))
         return json_answer(answer)
 
     @app.post("/api/explain")
@@ -320,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=PORT,
                         help=f"port to listen on, 0 = any free port (default {PORT})")
     parser.add_argument("--weights", default=WEIGHTS, help=f"model file (default {WEIGHTS})")
+    parser.add_argument("--not-a-digit", default=JUDGE, metavar="PATH",
+                        help=f"the 'not a digit' judge for these weights (default {JUDGE}; "
+                             "without it nothing is called 'not a digit')")
     parser.add_argument("--db", default=DB, help="where the drawings people label are kept: a "
                         "SQLite file, created on first start, or postgresql://USER@HOST:PORT/NAME "
                         f"to share one store between servers (default {DB})")
@@ -360,7 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     mnist = Path(args.data_dir) if args.data_dir else find_mnist("train")
     neighbours = BackgroundIndex(model, args.weights, mnist).start()  # off the request path
     reader = Reader(model, _corrections(model, mnist), store)
-    app = create_app(model, Path(args.weights).name, Explainer(model, neighbours), store, reader)
+    judge = _judge(model, args.weights, args.not_a_digit)
+    app = create_app(model, Path(args.weights).name, Explainer(model, neighbours), store, reader,
+                     judge)
     try:
         sock = listen(args.host, args.port)
     except OSError as err:
@@ -373,6 +405,23 @@ def main(argv: list[str] | None = None) -> int:
           f"({args.workers} process{'es' if args.workers > 1 else ''}; Ctrl+C to stop)", flush=True)
     run(app, sock, workers=args.workers, threads=THREADS)
     return 0
+
+
+def _judge(model: Any, weights: str, path: str) -> Judge:
+    """The 'not a digit' judge in ``path``, with a warning when it is missing, damaged or was
+    trained on another CNN's features (then nothing is called 'not a digit')."""
+    try:
+        judge = Judge(model, nn.load(path))
+    except (OSError, ValueError) as err:
+        print(f"serve.py: warning: nothing will be called 'not a digit': {_sentence(err)}",
+              file=sys.stderr)
+        return Judge(model)
+    if not judge.matches(weights):
+        print(f"serve.py: warning: {path} was trained on another model's features than "
+              f"{weights}'s; nothing will be called 'not a digit' until it is trained again "
+              "(python -m scripts.train_not_a_digit)", file=sys.stderr)
+        return Judge(model)
+    return judge
 
 
 def _corrections(model: Any, mnist: Path | None) -> Corrections | None:

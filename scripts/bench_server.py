@@ -7,7 +7,8 @@
 For each worker count it starts `python serve.py --port 0 --workers N` (its default threads, the
 committed weights) in a subprocess and posts a drawn "7" in the two forms the API takes: the PNG
 a 280x280 page canvas exports, and the strokes the page itself sends (a point every 1% of the
-canvas, as pointer events give them). For each form:
+canvas, as pointer events give them); and a 4-digit number, "7410", as the strokes of a 560x280
+canvas to /api/read (form "number"). For each form:
 
 1. latency: `requests` sequential requests on one keep-alive connection. "server" is the time
    inside the route, read from the Server-Timing header serve.py sends (read: body, JSON and
@@ -45,22 +46,35 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = str(ROOT / "weights" / "mnist_cnn.npz")
 WARMUP = 20
 SEVEN = [[(0.28, 0.20), (0.72, 0.20), (0.45, 0.85)]]  # a "7" in canvas fractions
+# "7410" on a canvas twice as wide as tall, in fractions of its height: a 7, a 1, a 4 in two
+# strokes, a 0
+_t = np.linspace(0, 2 * np.pi, 40)
+NUMBER = [[(0.1, 0.2), (0.45, 0.2), (0.25, 0.85)], [(0.7, 0.2), (0.68, 0.85)],
+          [(1.15, 0.2), (0.9, 0.6), (1.3, 0.6)], [(1.15, 0.2), (1.15, 0.85)],
+          list(zip(1.65 + 0.18 * np.sin(_t), 0.52 - 0.33 * np.cos(_t)))]
+PATHS = {"png": "/api/predict", "strokes": "/api/predict", "number": "/api/read"}
+
+
+def _dense(stroke, scale: float) -> list[list[float]]:
+    """A polyline with a point every 1% of the canvas, in CSS pixels (the page's pointer events)."""
+    points = [stroke[0]]
+    for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+        n = max(1, int(np.ceil(np.hypot(x1 - x0, y1 - y0) / 0.01)))
+        points += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
+    return [[round(float(x) * scale, 2), round(float(y) * scale, 2)] for x, y in points]
 
 
 def request_bodies() -> dict[str, bytes]:
-    """The two JSON bodies: {"image": PNG data URL} and {"strokes": ..., "pen": ...}."""
+    """The JSON bodies: {"image": PNG data URL} and {"strokes": ..., "pen": ...} of a 7 for
+    /api/predict, and {"strokes": ...} of "7410" for /api/read."""
     png = canvas_png(SEVEN)
-    strokes = []
-    for stroke in SEVEN:  # a point every 1% of the canvas, in CSS pixels, as the page sends
-        points = [stroke[0]]
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
-            n = int(np.ceil(np.hypot(x1 - x0, y1 - y0) / 0.01))
-            points += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
-        strokes.append([[round(x * EXPORT_SIZE, 2), round(y * EXPORT_SIZE, 2)] for x, y in points])
+    strokes = [_dense(stroke, EXPORT_SIZE) for stroke in SEVEN]
+    number = [_dense(stroke, EXPORT_SIZE) for stroke in NUMBER]
     return {
         "png": json.dumps({"image": "data:image/png;base64," +
                            base64.b64encode(png).decode("ascii")}).encode(),
         "strokes": json.dumps({"strokes": strokes, "pen": 15.4}).encode(),
+        "number": json.dumps({"strokes": number, "pen": 15.4}).encode(),
     }
 
 
@@ -104,22 +118,24 @@ def cpu_seconds(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK") if found else None
 
 
-def post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, dict[str, float]]:
-    conn.request("POST", "/api/predict", body=body, headers={"Content-Type": "application/json"})
+def post(conn: http.client.HTTPConnection, body: bytes, path: str = "/api/predict",
+         ) -> tuple[int, dict[str, float]]:
+    conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
     res = conn.getresponse()
     res.read()
     return res.status, server_timing(res.getheader("Server-Timing"))
 
 
-def measure_latency(host: str, port: int, body: bytes, requests: int) -> dict:
+def measure_latency(host: str, port: int, body: bytes, requests: int,
+                    path: str = "/api/predict") -> dict:
     """Sequential requests on one keep-alive connection: client and server times in ms."""
     conn = http.client.HTTPConnection(host, port, timeout=30)
     for _ in range(WARMUP):
-        post(conn, body)
+        post(conn, body, path)
     client, parts, errors = [], {}, 0
     for _ in range(requests):
         started = time.perf_counter()
-        status, timings = post(conn, body)
+        status, timings = post(conn, body, path)
         client.append((time.perf_counter() - started) * 1000)
         errors += status != 200
         for name, ms in timings.items():
@@ -137,7 +153,8 @@ def measure_latency(host: str, port: int, body: bytes, requests: int) -> dict:
     }
 
 
-def measure_throughput(host: str, port: int, body: bytes, seconds: float, clients: int) -> dict:
+def measure_throughput(host: str, port: int, body: bytes, seconds: float, clients: int,
+                       path: str = "/api/predict") -> dict:
     """`clients` threads, each posting on its own keep-alive connection until time is up."""
     counts = [[0, 0] for _ in range(clients)]  # [ok, errors] per client
     start = threading.Barrier(clients + 1)
@@ -148,7 +165,7 @@ def measure_throughput(host: str, port: int, body: bytes, seconds: float, client
         start.wait()
         while time.perf_counter() < deadline[0]:
             try:
-                status, _ = post(conn, body)
+                status, _ = post(conn, body, path)
                 counts[i][status != 200] += 1
             except (OSError, http.client.HTTPException):
                 counts[i][1] += 1
@@ -187,9 +204,9 @@ def bench_server(weights: str = DEFAULT_WEIGHTS, requests: int = 500, seconds: f
         run: dict = {"workers": count}
         try:
             for form, body in bodies.items():
-                latency = measure_latency(host, port, body, requests)
+                latency = measure_latency(host, port, body, requests, PATHS[form])
                 cpu_before = cpu_seconds(proc.pid)
-                throughput = measure_throughput(host, port, body, seconds, clients)
+                throughput = measure_throughput(host, port, body, seconds, clients, PATHS[form])
                 cpu_after = cpu_seconds(proc.pid)
                 answered = throughput["requests"] + throughput["errors"]
                 if cpu_before is not None and cpu_after is not None and answered:
@@ -213,12 +230,13 @@ def bench_server(weights: str = DEFAULT_WEIGHTS, requests: int = 500, seconds: f
 def print_report(result: dict) -> None:
     sizes = result["body_bytes"]
     print(f"serve.py on waitress, {result['weights']}: a drawn 7 as a 280x280 canvas PNG "
-          f"({sizes['png']:,} byte request) and as the page's strokes ({sizes['strokes']:,})")
+          f"({sizes['png']:,} byte request) and as the page's strokes ({sizes['strokes']:,}); "
+          f"'number': 7410 as strokes to /api/read ({sizes['number']:,})")
     print(f"{'':22}{'server ms':>10}{'p99':>7}{'preproc':>9}{'client ms':>11}"
           f"{'requests/s':>12}{'errors':>8}{'CPU ms/req':>12}")
     for run in result["runs"]:
         n = run["workers"]
-        for form in ("png", "strokes"):
+        for form in ("png", "strokes", "number"):
             lat, thr = run[form]["latency"], run[form]["throughput"]
             label = f"{n} process{'es' if n > 1 else ''}, {form}"
             cpu = thr.get("server_cpu_ms_per_request", float("nan"))

@@ -127,7 +127,7 @@ def test_answer_has_digit_probabilities_and_the_28x28_input(app):
     assert res.status_int == 200
     assert res.headers["Cache-Control"] == "no-store"
     answer = res.json
-    assert set(answer) == {"digit", "probabilities", "input"}
+    assert set(answer) == {"digit", "probabilities", "input", "not_a_digit"}
     p = np.array(answer["probabilities"])
     assert p.shape == (10,) and (p >= 0).all() and (p <= 1).all()
     assert abs(p.sum() - 1.0) < 1e-9

@@ -1,0 +1,339 @@
+"""A number written left to right -> its digits: segmentation by recognition.
+
+    reading = read_strokes(strokes, score)    # strokes from digits.drawing.load_strokes
+    reading = read_ink(ink, score)            # an ink map from digits.drawing.load_drawing
+    reading.number                            # "20.26"; reading.pieces: each digit's box, strokes,
+                                              # 28x28 and the network's answer for it
+
+``score`` is the caller's network: float32 (N, 28, 28) -> (probabilities (N, 10), p(not a
+digit) (N,)). This module imports no network; it proposes and the network judges.
+
+1. Atoms. From strokes, each stroke; from a PNG, each blob of ink (a connected component), and
+   a blob much wider than the writing is tall is cut at the deepest valleys of its column sums
+   (``cuts``: where two touching digits are thinnest). Atoms are ordered by the middle of their
+   boxes, left to right.
+2. Decimal points: a small atom near the baseline with writing on both sides reads as "." and
+   takes no part in what follows.
+3. Candidates: atoms that overlap each other in x as a 5's bar and body do are never parted
+   (BOUND; a 1's thin stem beside another atom is not bound, so touching digits can part).
+   Then every run of up to MAX_RUN of these, left to right, that could be one digit: no wider
+   than MAX_WIDTH times the writing's height, no gap inside wider than MAX_GAP of it.
+4. Each candidate is drawn as a 28x28 (as /api/predict would draw it alone) and scored in one
+   batch: log p(its best digit) + log(1 - p(not a digit)) - PIECE_COST. Dynamic programming
+   over the atoms finds the grouping with the best total; a grouping whose pieces are half
+   digits, or two digits squeezed into one, scores low because the network says so.
+
+What this is not: handwriting recognition of text, or of digits written on several lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from digits.drawing import BlankDrawingError
+from digits.preprocess import strokes_to_mnist, to_mnist
+
+Score = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+MAX_RUN = 4  # atoms in one digit (strokes of a digit: 1-3 in UNIPEN and pendigits)
+MAX_WIDTH = 1.3  # a digit is at most this many times as wide as the writing is tall
+MAX_GAP = 0.45  # a blank this share of the height or wider always separates two digits
+BOUND = 0.7  # atoms overlapping in x by this share of the narrower one belong together...
+BOUND_WIDTH = 0.25  # ... when both are at least this share of the height wide (not a 1's stem)
+PIECE_COST = 0.5  # log-score each piece costs: how much better a split must read to win
+WIDE = 0.8  # a piece wider than this share of the height ...
+WIDE_COST = 4.0  # ... loses this much log-score per height of width beyond it
+SKIP_COST = 3.0  # log-score of leaving out a speck that cannot be drawn on its own
+POINT_SIZE = 0.2  # a decimal point: an atom no larger than this share of the height...
+POINT_LOW = 0.65  # ... whose middle is below this share of its neighbours' height
+SPLIT_WIDTH = 0.9  # a blob wider than this share of the height may be two digits touching
+MAX_CUTS = 3  # valleys tried per blob, ...
+VALLEY = 0.8  # a valley has less ink than this share of the blob's median column
+CUT_MARGIN = 0.25  # ... this share of the height from its ends and from each other
+MAX_ATOMS = 48  # blobs of a PNG kept, the largest first (bounded work for a noisy image)
+FAINT = 0.1  # ink this faint still joins a blob (a stroke's anti-aliased edge)
+SPECK = 0.01  # blobs with less of the ink than this are specks (unless a decimal point)
+NOT_A_DIGIT = 0.5  # p(not a digit) above which a piece is not a digit (the caller may set it)
+
+
+@dataclass
+class Piece:
+    """One digit of a reading: its atoms, box (x0, y0, x1, y1) in the drawing's units, the
+    28x28 the network saw, its probabilities and p(not a digit)."""
+    atoms: tuple[int, ...]
+    box: tuple[float, float, float, float]
+    input: np.ndarray
+    probabilities: np.ndarray
+    p_not: float
+    strokes: tuple[int, ...] = ()
+
+    @property
+    def digit(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+
+@dataclass
+class Reading:
+    """The chosen grouping: pieces left to right; where decimal points were drawn (``points``:
+    after which piece, an index into ``pieces``) and which atoms they were, with their boxes."""
+    pieces: list[Piece]
+    points: list[int] = field(default_factory=list)
+    point_atoms: list[tuple[int, tuple[float, float, float, float]]] = field(default_factory=list)
+    # every candidate drawn and scored: (its atoms, its score), for figures
+    candidates: list[tuple[tuple[int, ...], float]] = field(default_factory=list)
+
+    def number(self, not_a_digit: float = NOT_A_DIGIT) -> str:
+        """The digits read, with "." where points were drawn between two of them; pieces that
+        are not digits (p(not a digit) above ``not_a_digit``) left out."""
+        text = ""
+        for k, piece in enumerate(self.pieces):
+            if piece.p_not <= not_a_digit:
+                text += str(piece.digit)
+            if k in self.points and text and not text.endswith("."):
+                text += "."
+        return text.rstrip(".")
+
+
+# ------------------------------------------------------------------------------- the search
+
+
+def _boxes_height(boxes: np.ndarray) -> float:
+    """The writing's height: the 75th percentile of the atoms' heights (a 5's bar and a
+    decimal point are short, most atoms are a whole digit tall)."""
+    return float(max(np.percentile(boxes[:, 3] - boxes[:, 1], 75), 1e-9))
+
+
+def _points(boxes: np.ndarray, height: float) -> np.ndarray:
+    """bool (A,): which atoms (ordered left to right) are decimal points."""
+    size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    small = size <= POINT_SIZE * height
+    point = np.zeros(len(boxes), dtype=bool)
+    middle = (boxes[:, 0] + boxes[:, 2]) / 2
+    for a in np.flatnonzero(small):
+        left = [b for b in range(len(boxes)) if not small[b] and middle[b] < middle[a]]
+        right = [b for b in range(len(boxes)) if not small[b] and middle[b] > middle[a]]
+        if not left or not right:
+            continue
+        near = [max(left, key=lambda b: middle[b]), min(right, key=lambda b: middle[b])]
+        top, bottom = boxes[near, 1].mean(), boxes[near, 3].mean()
+        y = (boxes[a, 1] + boxes[a, 3]) / 2
+        inside = boxes[near[0], 2] - 0.1 * height <= middle[a] <= boxes[near[1], 0] + 0.1 * height
+        point[a] = inside and y >= top + POINT_LOW * (bottom - top)
+    return point
+
+
+def clusters(boxes: np.ndarray, height: float) -> list[list[int]]:
+    """Atoms that must stay together (step 3's BOUND: both at least BOUND_WIDTH of the height
+    wide, overlapping in x by BOUND of the narrower), as groups of indices into ``boxes``,
+    ordered by the middle of their joint boxes."""
+    n = len(boxes)
+    width = boxes[:, 2] - boxes[:, 0]
+    wide = width >= BOUND_WIDTH * height
+    root = list(range(n))
+
+    def find(a: int) -> int:
+        while root[a] != a:
+            root[a] = root[root[a]]
+            a = root[a]
+        return a
+
+    for a in range(n):
+        for b in range(a + 1, n):
+            overlap = min(boxes[a, 2], boxes[b, 2]) - max(boxes[a, 0], boxes[b, 0])
+            if wide[a] and wide[b] and overlap >= BOUND * min(width[a], width[b]):
+                root[find(a)] = find(b)
+    groups: dict[int, list[int]] = {}
+    for a in range(n):
+        groups.setdefault(find(a), []).append(a)
+    return sorted(groups.values(),
+                  key=lambda g: (boxes[g, 0].min() + boxes[g, 2].max()) / 2)
+
+
+def candidates(boxes: np.ndarray, height: float) -> list[tuple[int, int]]:
+    """Runs (first, end) of atoms, ordered left to right, that could be one digit (step 3):
+    one atom, or up to MAX_RUN neighbours no wider together than MAX_WIDTH of the height with no
+    blank wider than MAX_GAP between them."""
+    runs = []
+    for first in range(len(boxes)):
+        right = boxes[first, 2]
+        runs.append((first, first + 1))
+        for end in range(first + 2, min(first + MAX_RUN, len(boxes)) + 1):
+            if boxes[end - 1, 0] - right > MAX_GAP * height:
+                break
+            right = max(right, boxes[end - 1, 2])
+            if right - boxes[first:end, 0].min() > MAX_WIDTH * height:
+                break
+            runs.append((first, end))
+    return runs
+
+
+def best_grouping(runs: list[tuple[int, int]], scores: np.ndarray, n: int) -> list[int] | None:
+    """Indices into ``runs`` covering atoms 0..n-1 in order with the highest total score
+    (dynamic programming over the left-to-right cut points); None when no run covers some
+    atom (every atom has its one-atom run unless it is bound to a neighbour)."""
+    best = np.full(n + 1, -np.inf)
+    best[0] = 0.0
+    back = [-1] * (n + 1)
+    ending: dict[int, list[int]] = {}
+    for k, (_, end) in enumerate(runs):
+        ending.setdefault(end, []).append(k)
+    for end in range(1, n + 1):
+        for k in ending.get(end, []):
+            total = best[runs[k][0]] + scores[k]
+            if total > best[end]:
+                best[end], back[end] = total, k
+    if not np.isfinite(best[n]):
+        return None
+    chosen, end = [], n
+    while end > 0:
+        chosen.append(back[end])
+        end = runs[back[end]][0]
+    return chosen[::-1]
+
+
+def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
+          score: Score) -> Reading:
+    """Steps 2-4 for atoms with these boxes (A, 4) and a way to draw any set of them."""
+    height = _boxes_height(boxes)
+    groups = clusters(boxes, height)  # atoms that stay together, left to right
+    joint = np.array([[boxes[g, 0].min(), boxes[g, 1].min(), boxes[g, 2].max(),
+                       boxes[g, 3].max()] for g in groups])  # (G, 4)
+    point = _points(joint, height) if len(groups) > 2 else np.zeros(len(groups), dtype=bool)
+    keep = [g for g, p in zip(groups, point) if not p]
+    kept = joint[~point]
+    runs = candidates(kept, height)
+    inputs, tried, skips = [], [], []
+    for first, end in runs:
+        x = draw([a for g in keep[first:end] for a in g])
+        if x is not None:
+            inputs.append(x)
+            tried.append((first, end))
+        elif end - first == 1:  # a speck that cannot be drawn alone may be left out
+            skips.append((first, end))
+    if not inputs:
+        raise BlankDrawingError("Nothing in the drawing could be read as a digit.")
+    p, p_not = score(np.stack(inputs))
+    p = np.asarray(p, dtype=np.float64)
+    p_not = np.asarray(p_not, dtype=np.float64)
+    # a run of several clusters wider than WIDE is suspect (one cluster may be wide: a 5's bar)
+    wide = np.array([(kept[f:e, 2].max() - kept[f:e, 0].min()) / height - WIDE if e - f > 1
+                     else 0.0 for f, e in tried])
+    scores = (np.log(p.max(axis=1) + 1e-9) + np.log1p(-np.minimum(p_not, 0.999)) - PIECE_COST
+              - WIDE_COST * np.maximum(wide, 0.0))
+    chosen = best_grouping(tried + skips, np.concatenate([scores, np.full(len(skips),
+                                                                          -SKIP_COST)]), len(keep))
+    pieces = []
+    for k in chosen:
+        if k >= len(tried):
+            continue  # a speck left out
+        first, end = tried[k]
+        atoms = tuple(sorted(a for g in keep[first:end] for a in g))
+        sub = kept[first:end]
+        box = (float(sub[:, 0].min()), float(sub[:, 1].min()), float(sub[:, 2].max()),
+               float(sub[:, 3].max()))
+        pieces.append(Piece(atoms, box, inputs[k], p[k], float(p_not[k])))
+    middles = [(b[0] + b[2]) / 2 for b in (piece.box for piece in pieces)]
+    points, point_atoms = [], []
+    for g in np.flatnonzero(point):
+        points.append(int(np.searchsorted(middles, (joint[g, 0] + joint[g, 2]) / 2)) - 1)
+        point_atoms += [(a, tuple(float(v) for v in boxes[a])) for a in groups[g]]
+    tried_atoms = [(tuple(sorted(a for g in keep[f:e] for a in g)), float(score))
+                   for (f, e), score in zip(tried, scores)]
+    return Reading(pieces, sorted(set(points)), point_atoms, tried_atoms)
+
+
+# ------------------------------------------------------------------------------- strokes
+
+
+def read_strokes(strokes: Sequence[np.ndarray], score: Score, pen: float | None = None) -> Reading:
+    """Read a number from strokes (float64 (P, 2) each, y down, any units, as from
+    digits.drawing.load_strokes). Each piece's ``strokes`` are the indices of its strokes and its
+    box is in the strokes' units. Raises BlankDrawingError when nothing can be drawn."""
+    strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
+    boxes = np.array([[*s.min(axis=0), *s.max(axis=0)] for s in strokes])  # (S, 4)
+
+    def draw(atoms: list[int]) -> np.ndarray | None:
+        try:
+            return strokes_to_mnist([strokes[a] for a in sorted(atoms)], pen)
+        except BlankDrawingError:
+            return None
+
+    reading = _read(boxes, draw, score)
+    for piece in reading.pieces:
+        piece.strokes = piece.atoms
+    return reading
+
+
+# ------------------------------------------------------------------------------- ink (PNG)
+
+
+def cuts(column_ink: np.ndarray, height: float) -> list[int]:
+    """Up to MAX_CUTS columns where a blob of these column sums (W,) is thinnest: local minima
+    CUT_MARGIN of the height from either end and from each other, deepest first."""
+    margin = max(1, int(CUT_MARGIN * height))
+    smooth = np.convolve(column_ink, np.ones(3) / 3, mode="same")
+    deep = VALLEY * float(np.median(smooth[smooth > 0])) if (smooth > 0).any() else 0.0
+    found: list[int] = []
+    for c in np.argsort(smooth[margin:len(smooth) - margin], kind="stable") + margin:
+        if len(found) == MAX_CUTS:
+            break
+        if smooth[c] > smooth[c - 1] or smooth[c] > smooth[c + 1] or smooth[c] >= deep:
+            continue  # not a valley, or not deep enough to be where two digits meet
+        if all(abs(int(c) - f) >= margin for f in found):
+            found.append(int(c))
+    return sorted(found)
+
+
+def read_ink(ink: np.ndarray, score: Score) -> Reading:
+    """Read a number from an ink map, float32 (H, W) in 0..1 (digits.drawing.load_drawing).
+    Boxes are in its pixels; ``strokes`` stay empty. Raises BlankDrawingError without ink."""
+    mask = ink >= FAINT
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        raise BlankDrawingError("The canvas is empty: draw a digit first.")
+    mass = ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1))  # (count,)
+    slices = ndimage.find_objects(labels)
+    heights = np.array([s[0].stop - s[0].start for s in slices], dtype=np.float64)
+    big = mass >= SPECK * mass.sum()
+    height = float(np.percentile(heights[big], 75))
+    sizes = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in slices])
+    kept = [k for k in np.argsort(-mass, kind="stable")[:MAX_ATOMS]
+            if big[k] or sizes[k] <= POINT_SIZE * height]  # specks out, dots may be points
+    atoms = []  # (label, x0, x1): a blob, or the columns x0..x1 of one
+    for k in kept:
+        ys, xs = slices[k]
+        lo, hi = xs.start, xs.stop
+        walls = [lo, hi]
+        if hi - lo > SPLIT_WIDTH * height:
+            columns = (labels[ys, xs] == k + 1).astype(np.float32) * ink[ys, xs]
+            walls = [lo, *(lo + c for c in cuts(columns.sum(axis=0), height)), hi]
+        atoms += [(k + 1, a, b) for a, b in zip(walls[:-1], walls[1:])]
+    boxes = []
+    for label, x0, x1 in atoms:
+        rows = np.flatnonzero((labels[:, x0:x1] == label).any(axis=1))
+        boxes.append([x0, rows[0], x1, rows[-1] + 1])
+    boxes = np.array(boxes, dtype=np.float64)
+
+    def draw(group: list[int]) -> np.ndarray | None:
+        if len(group) == len(atoms):
+            piece = ink  # the whole drawing: exactly what /api/predict reads
+        else:
+            x0 = int(min(boxes[a, 0] for a in group))
+            x1 = int(max(boxes[a, 2] for a in group))
+            y0 = int(min(boxes[a, 1] for a in group))
+            y1 = int(max(boxes[a, 3] for a in group))
+            keep = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+            for a in group:
+                label, c0, c1 = atoms[a]
+                keep[:, c0 - x0:c1 - x0] |= labels[y0:y1, c0:c1] == label
+            piece = np.where(keep, ink[y0:y1, x0:x1], 0.0)
+        try:
+            return to_mnist(piece)
+        except BlankDrawingError:
+            return None
+
+    return _read(boxes, draw, score)

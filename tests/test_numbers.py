@@ -1,0 +1,94 @@
+"""digits.numbers: which strokes or blobs may form one digit, the search for the best grouping,
+the cuts of touching ink, decimal points; and real readings with the committed network."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nn
+from conftest import FOUR, ONE, SEVEN, ZERO, dense, in_box
+from digits.canvas import render
+from digits.numbers import best_grouping, candidates, clusters, cuts, read_ink, read_strokes
+from web.judge import Judge
+
+REPO = Path(__file__).resolve().parent.parent
+SHAPES = {0: ZERO, 1: ONE, 4: FOUR, 7: SEVEN}
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return Judge(nn.load(REPO / "weights" / "mnist_cnn.npz"),
+                 nn.load(REPO / "weights" / "not_a_digit.npz"))
+
+
+def written(text: str, gap: float = 0.3, height: float = 100.0):
+    strokes, left = [], 10.0
+    for ch in text:
+        width = 0.15 if ch == "1" else 0.6
+        for stroke in in_box(SHAPES[int(ch)], left - (1 - width) / 2 * height, 10, height):
+            strokes.append(np.array(dense(stroke, 2.0)))
+        left += (width + gap) * height
+    return strokes
+
+
+def test_strokes_overlapping_like_a_fours_stay_together_and_far_ones_apart():
+    # a 4's two strokes (the second crosses the first), then a 1 far to the right
+    boxes = np.array([[0, 0, 70, 60], [50, 0, 55, 100], [200, 0, 205, 100]], dtype=float)
+    runs = candidates(boxes, 100.0)
+    assert (0, 1) in runs and (1, 2) in runs and (0, 2) in runs  # a thin stem is not bound
+    assert (1, 3) not in runs and (0, 3) not in runs  # the gap parts them
+    assert clusters(boxes, 100.0) == [[0], [1], [2]]
+    bound = np.array([[0, 0, 60, 40], [5, 50, 60, 100], [80, 0, 130, 100]], dtype=float)
+    assert clusters(bound, 100.0) == [[0, 1], [2]]  # a 5's bar over its body: never parted
+
+
+def test_nothing_wider_than_max_width_is_one_candidate():
+    boxes = np.array([[0, 0, 60, 100], [70, 0, 130, 100], [140, 0, 200, 100]], dtype=float)
+    runs = candidates(boxes, 100.0)
+    assert (0, 3) not in runs and (0, 2) in runs
+
+
+def test_best_grouping_takes_the_highest_total_and_covers_every_atom_once():
+    runs = [(0, 1), (1, 2), (0, 2), (2, 3)]
+    assert best_grouping(runs, np.array([-1.0, -1.0, -0.5, 0.0]), 3) == [2, 3]
+    assert best_grouping(runs, np.array([-0.1, -0.1, -0.5, 0.0]), 3) == [0, 1, 3]
+    assert best_grouping([(0, 1)], np.array([0.0]), 2) is None
+
+
+def test_cuts_fall_in_the_valleys_of_touching_ink():
+    column_ink = np.concatenate([np.full(40, 10.0), [3.0, 1.0, 3.0], np.full(40, 10.0)])
+    assert cuts(column_ink, 60.0) == [41]
+    assert cuts(np.full(60, 5.0), 60.0) == []  # no valley, no cut
+
+
+@pytest.mark.parametrize("text", ["4", "7", "47", "1001", "7410"])
+def test_strokes_read_as_the_number_written(judge, text):
+    reading = read_strokes(written(text), judge.read)
+    assert reading.number(judge.threshold) == text
+    assert [len(p.strokes) for p in reading.pieces] == [len(SHAPES[int(c)]) for c in text]
+
+
+def test_a_dot_near_the_baseline_between_digits_is_a_decimal_point(judge):
+    strokes = written("1") + [np.array([[50.0, 107.0], [51.0, 108.0]])]
+    strokes += [s + [60, 0] for s in written("4")]
+    reading = read_strokes(strokes, judge.read)
+    assert reading.number(judge.threshold) == "1.4"
+    assert reading.point_atoms[0][0] == 1
+    high = [s.copy() for s in strokes]
+    high[1] = high[1] - [0, 90]  # the same dot at the top is no decimal point
+    assert "." not in read_strokes(high, judge.read).number(judge.threshold)
+
+
+@pytest.mark.parametrize("gap", [-0.05, 0.1])
+def test_ink_of_touching_digits_is_cut_in_two(judge, gap):
+    strokes = written("40", gap=gap)
+    points = np.concatenate(strokes)
+    ink = render([s - points.min(axis=0) + 10 for s in strokes],
+                 tuple((np.ptp(points, axis=0)[::-1] + 20).astype(int)), 12.0, smoothing=False)
+    reading = read_ink(ink, judge.read)
+    assert len(reading.pieces) == 2 and reading.pieces[0].digit == 4
+    if gap > 0:
+        assert reading.number(judge.threshold) == "40"
+    left, right = (p.box for p in reading.pieces)
+    assert left[0] < right[0]
