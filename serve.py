@@ -413,7 +413,7 @@ def _judge(model: Any, weights: str, path: str) -> Judge:
     try:
         judge = Judge(model, nn.load(path))
     except (OSError, ValueError) as err:
-        print(f"serve.py: warning: nothing will be called 'not a digit': {_sentence(err)}",
+        print(f"serve.py: warning: nothing will be called 'not a digit': {one_line(err)}",
               file=sys.stderr)
         return Judge(model)
     if not judge.matches(weights):
