@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from web.corrections import hidden_features
+from web.features import last_hidden_layer
 
 NOT_A_DIGIT = 10  # the judge's class index for "not a digit"
 
@@ -29,7 +29,7 @@ NOT_A_DIGIT = 10  # the judge's class index for "not a digit"
 def judge_inputs(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the judge's inputs float32 (N, H + 10), the CNN's probabilities float64 (N, 10)) for
     x float32 (N, 28, 28) or (N, 1, 28, 28): one forward pass of ``model``."""
-    hidden, p = hidden_features(model, x)
+    hidden, p = last_hidden_layer(model, x)
     return np.concatenate([hidden, p.astype(np.float32)], axis=1), p
 
 
