@@ -29,9 +29,9 @@ from PIL import Image
 
 import nn
 from digits.canvas import scale_strokes
+from digits.preprocess import preprocess_strokes
 from web.explain import Explainer, grid
 from web.neighbours import BackgroundIndex
-from digits.preprocess import preprocess_strokes
 
 SEVEN = [[(0.28, 0.20), (0.72, 0.20), (0.45, 0.85)]]  # a "7" in canvas fractions
 

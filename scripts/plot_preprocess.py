@@ -19,11 +19,11 @@ import numpy as np
 from PIL import Image
 
 from digits.canvas import place_strokes, render, to_png
-from training.mnist import resolve_data_dir
 from digits.preprocess import CENTRE, load_drawing, to_mnist_steps
-from training.report import pyplot
 from digits.strokes import trace
 from nn.data import load_mnist
+from training.mnist import resolve_data_dir
+from training.report import pyplot
 
 # (MNIST test index, drawing conditions): thin pen, small, near the top-left corner; thick, big.
 DRAWINGS = (

@@ -1,4 +1,4 @@
-"""training.augment: the kernels agree with their NumPy twins, and the distortions do what they claim.
+"""training.augment: kernels agree with their NumPy twins; distortions do what they claim.
 
 The digits here are drawn in the test (anti-aliased polylines about 3 px wide in a 20 px box, like
 MNIST), so the file needs no dataset and every expected value can be reasoned about.

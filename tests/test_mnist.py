@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from conftest import fake_arrays, idx_bytes, sha256, write_fake_mnist
+from nn.data import IDXError, load_mnist, write_idx
 from training import mnist
 from training.mnist import DownloadError
-from nn.data import IDXError, load_mnist, write_idx
 
 
 def test_resolve_data_dir_prefers_argument_then_environment_then_default(monkeypatch):

@@ -1,4 +1,4 @@
-"""training.report: the machine's name for reports, and the three plots of a run as real PNG files."""
+"""training.report: the machine's name for reports, and a run's three plots as real PNGs."""
 
 import numpy as np
 

@@ -1,6 +1,6 @@
 """Pen strokes -> training images, the way the page would see them drawn by many different hands.
 
-A digit written with a pen (a real writer's from UNIPEN, a style program's from training/synthetic.py,
+A digit written with a pen (a real writer's from UNIPEN, a style program's from synthetic.py,
 a person's from the page) becomes a 28x28 training image here, through the server's own
 preprocessing, so the network learns from exactly what it will be shown:
 
