@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.unipen import pen_strokes
+
 KINDS = ("scribble", "shape", "crossed", "fragment", "squeezed")
 
 
@@ -53,8 +55,7 @@ def load_letters(folder: str | Path, split: str) -> list[PenLetter]:
         for number, line in enumerate(lines, start=1):
             try:
                 row = json.loads(line)
-                strokes = tuple(np.asarray(s, dtype=np.float64).reshape(-1, 2)
-                                for s in row["strokes"] if len(s))
+                strokes = pen_strokes(row)
                 if strokes:
                     letters.append(PenLetter(strokes, str(row["label"]), str(row["writer"]),
                                              bool(row["digit_like"])))

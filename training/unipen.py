@@ -74,8 +74,7 @@ def load_unipen(folder: str | os.PathLike, split: str) -> list[PenDigit]:
             for number, line in enumerate(lines, start=1):
                 try:
                     row = json.loads(line)
-                    strokes = tuple(np.asarray(s, dtype=np.float64).reshape(-1, 2)
-                                    for s in row["strokes"] if len(s))
+                    strokes = pen_strokes(row)
                     label = int(row["label"])
                     if not strokes or not 0 <= label <= 9:
                         raise ValueError("no strokes, or a label outside 0..9")
@@ -88,6 +87,12 @@ def load_unipen(folder: str | os.PathLike, split: str) -> list[PenDigit]:
         raise ValueError(f"{path} cannot be read ({e}): the file is damaged; fetch it "
                          "again") from None
     return digits
+
+
+def pen_strokes(row: dict) -> tuple[np.ndarray, ...]:
+    """A record's non-empty pen-down traces as float64 arrays (P, 2) of (x, y), y down; the
+    jsonl rows of UNIPEN's digits and letters (and pendigits') all hold them as "strokes"."""
+    return tuple(np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in row["strokes"] if len(s))
 
 
 def parse_holdout(spec: str) -> tuple[int, int]:
