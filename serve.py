@@ -167,7 +167,7 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
         person = _checked(check_person, payload.get("person"))
         reader.refresh(person)  # the store's word on their corrections, before the model's turn
         read = time.perf_counter()
-        with gate:
+        with gate.turn(_connection()):
             turn = time.perf_counter()
             x = drawing.to_mnist()  # float32 (28, 28), 1.0 = ink
             prepared = time.perf_counter()
@@ -194,7 +194,7 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
     def read():
         started = time.perf_counter()
         drawing = read_drawing(read_json(request))  # the same forms, caps and errors as predict
-        with gate:
+        with gate.turn(_connection()):
             turn = time.perf_counter()
             answer = read_number(drawing, judge)
         response.set_header("Server-Timing", _server_timing(
@@ -206,7 +206,7 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
     def explain():
         started = time.perf_counter()
         drawing = read_drawing(read_json(request))  # the same forms, caps and errors as predict
-        with explain_gate:
+        with explain_gate.turn(_connection()):
             x = drawing.to_mnist()
             prepared = time.perf_counter()
             answer = explainer.explain(x)  # on the explainer's own thread and model copy
@@ -230,7 +230,7 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
         label = _checked(check_digit, payload.get("label"), "label", True)
         predicted = _checked(check_digit, payload.get("predicted"), "predicted", False)
         person = _checked(check_person, payload.get("person"))
-        with gate:
+        with gate.turn(_connection()):
             x = drawing.to_mnist()
         try:
             row = store.add(label=label, predicted=predicted, person=person, input=x,
@@ -281,6 +281,11 @@ def _static(path: str) -> HTTPResponse:
     """A file from static/, gzipped for browsers that accept it (Bottle refuses paths that climb
     out of static/ with a 403)."""
     return static_answer(str(STATIC_DIR), path, request)
+
+
+def _connection() -> tuple[str, str]:
+    """Who is asking, for the compute gate's fairness: the connection's address and port."""
+    return request.environ.get("REMOTE_ADDR", ""), request.environ.get("REMOTE_PORT", "")
 
 
 def _owner() -> str:

@@ -3,6 +3,7 @@
     python -m scripts.bench_server                  # one process and two (--workers 1 2)
     python -m scripts.bench_server --workers 2      # just `python serve.py --workers 2`
     python -m scripts.bench_server --json           # ... and one JSON object as the last line
+    python -m scripts.bench_server --deaf 60        # ... and 8 clients beside 60 that never read
 
 For each worker count it starts `python serve.py --port 0 --workers N` (its default threads, the
 committed weights) in a subprocess and posts a drawn "7" in the two forms the API takes: the PNG
@@ -16,6 +17,11 @@ canvas to /api/read (form "number"). For each form:
    the caller waits, HTTP included.
 2. throughput: `clients` threads, each with its own keep-alive connection, post for `seconds`
    seconds; requests/s counts answers with status 200, anything else is an error.
+
+3. with --deaf N: N connections keep sending the PNG's request every 50 ms and never read an
+   answer ("deaf" clients, pipelining into the kernel's buffers), and meanwhile `clients` others
+   each ask once on a new connection, coming back after Retry-After when told 503: how long each
+   waited for its reading, and how many tries it took.
 
 The client runs on the same machine and competes with the server for the CPU, so the numbers are
 what one laptop serving itself gets, not a server's ceiling. On a shared machine, wall-clock
@@ -32,8 +38,10 @@ import base64
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -79,16 +87,20 @@ def request_bodies() -> dict[str, bytes]:
 
 
 def start_server(weights: str, workers: int) -> tuple[subprocess.Popen, str, int]:
-    """Start serve.py on a free loopback port; return (process, host, port)."""
+    """Start serve.py on a free loopback port; return (process, host, port). Its log goes to a
+    file: a pipe nobody reads would fill under load and stop the server."""
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "serve.py"), "--host", "127.0.0.1", "--port", "0",
          "--weights", weights, "--workers", str(workers)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
     )
     line = proc.stdout.readline()
     if "http://" not in line:
         proc.kill()
-        raise RuntimeError(f"serve.py did not start: {line.strip()} {proc.stderr.read().strip()}")
+        proc.wait()
+        log.seek(0)
+        raise RuntimeError(f"serve.py did not start: {line.strip()} {log.read().strip()}")
     host, port = line.split("http://")[1].split("/")[0].rsplit(":", 1)
     return proc, host, int(port)
 
@@ -192,8 +204,60 @@ def measure_throughput(host: str, port: int, body: bytes, seconds: float, client
     }
 
 
+def measure_beside_deaf(host: str, port: int, body: bytes, deaf: int, clients: int) -> dict:
+    """`clients` requests, each on a new connection (again after Retry-After when refused),
+    while `deaf` connections send the same request every 50 ms and never read an answer."""
+    request = (b"POST /api/predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json"
+               b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    stop = threading.Event()
+    sockets = [socket.create_connection((host, port)) for _ in range(deaf)]
+
+    def pipeline(sock: socket.socket) -> None:
+        sock.setblocking(False)
+        while not stop.wait(0.05):
+            try:
+                sock.send(request)  # as much as the buffers take: the rest is dropped
+            except BlockingIOError:
+                pass
+            except OSError:
+                return  # closed by the server
+
+    def client(waits: list) -> None:
+        started, tries, status = time.perf_counter(), 0, 0
+        while status != 200 and time.perf_counter() - started < 60:
+            conn = http.client.HTTPConnection(host, port, timeout=60)
+            conn.request("POST", "/api/predict", body=body,
+                         headers={"Content-Type": "application/json"})
+            res = conn.getresponse()
+            res.read()
+            conn.close()
+            tries, status = tries + 1, res.status
+            if status != 200:
+                time.sleep(float(res.getheader("Retry-After") or 1))
+        waits.append((time.perf_counter() - started, tries, status))
+
+    flooders = [threading.Thread(target=pipeline, args=(s,), daemon=True) for s in sockets]
+    for thread in flooders:
+        thread.start()
+    time.sleep(1.0)  # the flood under way
+    waits: list = []
+    askers = [threading.Thread(target=client, args=(waits,)) for _ in range(clients)]
+    for thread in askers:
+        thread.start()
+    for thread in askers:
+        thread.join()
+    stop.set()
+    for sock in sockets:
+        sock.close()
+    return {"deaf": deaf, "clients": clients,
+            "max_wait_s": max(w[0] for w in waits),
+            "median_wait_s": float(np.median([w[0] for w in waits])),
+            "max_tries": max(w[1] for w in waits),
+            "served": sum(w[2] == 200 for w in waits)}
+
+
 def bench_server(weights: str = DEFAULT_WEIGHTS, requests: int = 500, seconds: float = 5.0,
-                 clients: int = 8, workers: tuple[int, ...] = (1, 2)) -> dict:
+                 clients: int = 8, workers: tuple[int, ...] = (1, 2), deaf: int = 0) -> dict:
     """Start serve.py with `weights` once per worker count and measure both request forms; see
     the module docstring for the method."""
     bodies = request_bodies()
@@ -213,6 +277,8 @@ def bench_server(weights: str = DEFAULT_WEIGHTS, requests: int = 500, seconds: f
                     throughput["server_cpu_ms_per_request"] = (
                         1000 * (cpu_after - cpu_before) / answered)
                 run[form] = {"latency": latency, "throughput": throughput}
+            if deaf:
+                run["beside_deaf"] = measure_beside_deaf(host, port, bodies["png"], deaf, clients)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -244,6 +310,13 @@ def print_report(result: dict) -> None:
                   f"{lat['server_breakdown_median_ms'].get('preprocess', float('nan')):>9.3f}"
                   f"{lat['client_median_ms']:>11.2f}{thr['requests_per_s']:>12.0f}"
                   f"{lat['errors'] + thr['errors']:>8}{cpu:>12.2f}")
+    for run in result["runs"]:
+        if "beside_deaf" in run:
+            d = run["beside_deaf"]
+            print(f"{run['workers']} process(es), beside {d['deaf']} deaf connections: "
+                  f"{d['served']} of {d['clients']} clients served, waiting "
+                  f"{d['median_wait_s']:.2f} s (median), {d['max_wait_s']:.2f} s at most, in "
+                  f"{d['max_tries']} tr{'ies' if d['max_tries'] > 1 else 'y'} at most")
     first = result["runs"][0]["png"]
     clients, secs = first["throughput"]["clients"], first["throughput"]["seconds"]
     print(f"  (server: median of {first['latency']['requests']} sequential keep-alive requests, "
@@ -262,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="serve.py --workers values to measure (default: 1 2)")
+    parser.add_argument("--deaf", type=int, default=0, metavar="N",
+                        help="also time the clients beside N connections that never read")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args(argv)
     if not Path(args.weights).exists():
@@ -270,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     result = bench_server(args.weights, args.requests, args.seconds, args.clients,
-                          tuple(args.workers))
+                          tuple(args.workers), args.deaf)
     print_report(result)
     if args.json:
         print(json.dumps(result))

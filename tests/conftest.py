@@ -10,6 +10,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -107,15 +108,18 @@ def page_strokes(digit: int, size: float = 280) -> list[list[list[float]]]:
 def start_server(*args: str, preexec=None, prefix=()) -> tuple[subprocess.Popen, str]:
     """Run `PREFIX python serve.py --port 0 ARGS` (preexec: run in the child before it starts);
     return the process and the "host:port" it printed once it was ready. Stop it with
-    stop_server."""
+    stop_server. Its log goes to a file: a pipe read only at the end would fill under a flood of
+    warnings and stop the server."""
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [*prefix, sys.executable, "serve.py", "--port", "0", *args], cwd=REPO, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec,
+        stdout=subprocess.PIPE, stderr=log, preexec_fn=preexec,
     )
+    proc.log = log
     line = proc.stdout.readline()  # serve.py prints the URL once the model is loaded
     if "http://" not in line:
         proc.kill()
-        pytest.fail(f"serve.py did not start: {line!r} {proc.stderr.read()!r}")
+        pytest.fail(f"serve.py did not start: {line!r} {stop_server(proc)!r}")
     return proc, line.split("http://")[1].split("/")[0]
 
 
@@ -123,10 +127,15 @@ def stop_server(proc: subprocess.Popen) -> str:
     """Stop the server; its stderr."""
     proc.terminate()
     try:
-        return proc.communicate(timeout=20)[1]
+        proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.communicate()[1]
+        proc.wait()
+    proc.stdout.close()
+    proc.log.seek(0)
+    logged = proc.log.read()
+    proc.log.close()
+    return logged
 
 
 # a real writer's digit the network misreads (for the corrections: web/corrections.py)

@@ -210,6 +210,50 @@ def test_sixty_clients_that_never_read_their_answers_hold_up_nobody(live):
             sock.close()
 
 
+def test_sixty_connections_that_keep_sending_and_never_read_hold_up_nobody(live):
+    """60 connections pipeline a drawing every 20 ms and never read an answer; 8 other clients
+    asking meanwhile are each served at the first or second try: a connection told 503 is not
+    read from until its Retry-After, and the gate's queue lets a client that has not just had a
+    turn go before one that has (before both, they needed up to 37 tries)."""
+    body = image_body(canvas_png(SEVEN))
+    request = (b"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json"
+               b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    stop = threading.Event()
+    deaf = [socket.create_connection(live[:2], timeout=10) for _ in range(60)]
+
+    def flood(sock):
+        sock.setblocking(False)
+        while not stop.wait(0.02):
+            try:
+                sock.send(request)
+            except BlockingIOError:
+                pass
+            except OSError:
+                return
+
+    def tries(_) -> int:
+        for attempt in (1, 2):
+            status, headers, _ = post(live, body, timeout=20)
+            if status == 200:
+                return attempt
+            time.sleep(float(headers["retry-after"]))
+        return 99
+
+    flooders = [threading.Thread(target=flood, args=(sock,), daemon=True) for sock in deaf]
+    try:
+        for thread in flooders:
+            thread.start()
+        time.sleep(1.0)  # the queue full of the flood
+        with ThreadPoolExecutor(8) as pool:
+            assert max(pool.map(tries, range(8))) <= 2
+    finally:
+        stop.set()
+        for thread in flooders:
+            thread.join(5)
+        for sock in deaf:
+            sock.close()
+
+
 # ------------------------------------------------------------------------------ costly requests
 
 

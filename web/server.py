@@ -51,7 +51,7 @@ from collections.abc import Callable
 import waitress
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
-from waitress.task import ErrorTask
+from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import BadRequest
 
 from web.api import BODY_TOO_LARGE, ERROR_SENTENCES, HEADERS, MAX_BODY_BYTES, error_body
@@ -64,6 +64,7 @@ BODY_TIMEOUT = 10.0  # s from the end of the headers to the end of the body, plu
 BODY_RATE = 100 * 1024  # ... a second per this many bytes of it: 2 MiB may take 30 s
 MAX_HEADER_BYTES = 16 * 1024
 LINGER = 2.0  # s a refused connection drops what still comes before it closes
+MAX_QUIET = 2.0  # s at most that a connection told to come back later is not read from
 BACKLOG = 1024
 
 _BARE_LF = re.compile(rb"(?<!\r)\n")
@@ -174,6 +175,9 @@ class _Channel(HTTPChannel):
     - A request still arriving makes the connection look idle since (its deadline -
       IDLE_TIMEOUT), so the server's once-a-second sweep of idle connections also cuts off one
       that trickles in past its deadline.
+    - A connection answered 503 with a Retry-After is not read from for that long (at most
+      MAX_QUIET): the server takes its own advice for a client that does not, such as one that
+      keeps sending requests without reading its answers.
     - After a refusal (a 413 while the client is still sending its body, a 431), the connection
       stops sending and reads and drops what still comes for up to LINGER seconds before it
       closes. Closing a socket with unread data makes the kernel reset the connection, and a
@@ -183,6 +187,7 @@ class _Channel(HTTPChannel):
     parser_class = _Parser
     refused = False  # an error answer was written: linger when closing
     lingering = False
+    quiet_until = 0.0  # time.monotonic() before which nothing more is read (after a 503)
 
     def handle_read(self) -> None:
         if self.lingering:
@@ -206,10 +211,26 @@ class _Channel(HTTPChannel):
         return super().handle_close()
 
     def readable(self) -> bool:
-        return True if self.lingering else super().readable()
+        if self.lingering:
+            return True
+        return time.monotonic() >= self.quiet_until and super().readable()
 
     def writable(self) -> bool:
         return self.will_close if self.lingering else super().writable()
+
+
+class _Task(WSGITask):
+    """The app's answer to a request; a 503 with Retry-After quiets its connection that long."""
+
+    def execute(self) -> None:
+        super().execute()
+        if self.status.startswith("503"):
+            after = dict((k.lower(), v) for k, v in self.response_headers).get("retry-after")
+            try:
+                quiet = min(float(after), MAX_QUIET)
+            except (TypeError, ValueError):
+                return
+            self.channel.quiet_until = time.monotonic() + quiet
 
 
 class _JsonErrorTask(ErrorTask):
@@ -227,6 +248,7 @@ class _JsonErrorTask(ErrorTask):
         self.write(body)
 
 
+_Channel.task_class = _Task
 _Channel.error_task_class = _JsonErrorTask
 
 
