@@ -99,3 +99,54 @@ def test_the_lock_is_released_when_the_work_fails():
             raise RuntimeError("the model failed")
     with gate:
         pass
+
+
+def test_a_full_queue_gives_a_place_to_a_client_not_served_lately_over_one_just_served():
+    gate, inside, release = Gate(waiting=1, patience=10.0), threading.Event(), threading.Event()
+
+    def work():
+        with gate.turn("flood"):  # the flood's connection has its turn...
+            inside.set()
+            release.wait(10)
+    holder = threading.Thread(target=work)
+    holder.start()
+    assert inside.wait(10)
+    outcomes = {}
+
+    def ask(client):
+        try:
+            with gate.turn(client):
+                outcomes[client] = "served"
+        except RequestError as refused:
+            outcomes[client] = refused
+
+    flood = threading.Thread(target=ask, args=("flood",))  # ... and queues its next request
+    flood.start()
+    while gate.queued < 1:
+        threading.Event().wait(0.001)
+    newcomer = threading.Thread(target=ask, args=("newcomer",))
+    newcomer.start()
+    flood.join(10)  # displaced at once, long before its patience runs out
+    assert isinstance(outcomes["flood"], RequestError)
+    assert outcomes["flood"].status_code == 503 and "its place went" in outcomes["flood"].body
+    release.set()
+    for thread in (holder, newcomer):
+        thread.join(10)
+    assert outcomes["newcomer"] == "served"
+    with pytest.raises(RequestError, match="already waiting"):  # a full queue of newcomers:
+        release.clear()                                        # first come, first served
+        inside.clear()
+        holder = threading.Thread(target=work)
+        holder.start()
+        assert inside.wait(10)
+        waiting = threading.Thread(target=ask, args=("first",))
+        waiting.start()
+        while gate.queued < 1:
+            threading.Event().wait(0.001)
+        try:
+            with gate.turn("second"):
+                pass
+        finally:
+            release.set()
+            holder.join(10)
+            waiting.join(10)
