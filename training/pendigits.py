@@ -31,7 +31,7 @@ from training.unipen import SPLITS, PenDigit, load_unipen
 DEFAULT_DIRS = (Path("data") / "pendigits", Path("..") / "shared" / "pendigits")
 CREDIT = ("pendigits (Alimoglu and Alpaydin, TAINN 96; UCI Machine Learning Repository, "
           "doi:10.24432/C5MG6K, CC BY 4.0)")
-STEP = 0.02  # smooth_strokes samples the curve at most this far apart, a share of the digit's size
+STEP = 0.02  # smooth_strokes samples the curve about this far apart, a share of the digit's size
 
 
 def resolve_pendigits_dir(pendigits_dir: str | None) -> Path | None:
@@ -65,8 +65,9 @@ def load_pendigits(folder: str | os.PathLike, split: str) -> list[PenDigit]:
 def smooth_strokes(strokes: Sequence[np.ndarray], step: float = STEP) -> tuple[np.ndarray, ...]:
     """The strokes as a smooth pen would have traced them through the same points.
 
-    Inputs:  strokes, float (P, 2) arrays of (x, y) in any units; step, the longest distance
-             between two output points, as a share of the drawing's longer side.
+    Inputs:  strokes, float (P, 2) arrays of (x, y) in any units; step, about the distance
+             between two output points (up to half as much again where the curve bends most),
+             as a share of the drawing's longer side.
     Returns: float64 (Q, 2) arrays through every input point, Q >= P: each segment replaced by
              the centripetal Catmull-Rom curve (Barry-Goldman's form, alpha 0.5, which neither
              loops nor overshoots at sharp turns) through its two points, the ends of a stroke
