@@ -7,6 +7,7 @@
                          training writers
     export_drawings      the drawings labelled on the page as MNIST-style IDX files
     hand_drawn           hand-writing styles drawn with the page's pens, read by the model
+    plot_pendigits       docs/pendigits.png: pendigits' coarse strokes, smoothed, as seen
     plot_preprocess      docs/preprocess_steps.png: a drawing through every preprocessing step
     plot_augmentations   docs/augmentations.png: what training-time augmentation does; --time
     profile_step         where a training step's time goes, layer by layer, on one core
