@@ -10,6 +10,8 @@ on a transparent background, and above all written by other people. Two evaluati
                                        # training writers (train.py --unipen-holdout 2/4)
     python evaluate_drawings.py --pendigits ../shared/pendigits   # pendigits' test writers,
                                        # scored as UNIPEN's (--holdout, --mistakes the same)
+    python evaluate_drawings.py --pendigits DIR --holdout 0/1 --smooth   # every training
+                                       # writer, strokes smoothed before they are sent
     python evaluate_drawings.py                          # 2000 MNIST test digits drawn again
     python evaluate_drawings.py --n 500 --seed 1 --json  # last line: one JSON object
     python evaluate_drawings.py --save-examples runs/drawn   # PNGs a person can look at
@@ -47,6 +49,7 @@ Conditions, drawn independently for each digit:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import sys
@@ -62,7 +65,7 @@ from digits.drawing import BlankDrawingError, load_drawing
 from digits.preprocess import preprocess, strokes_to_mnist, to_mnist
 from digits.strokes import trace
 from scripts import read_numbers
-from training.pendigits import load_pendigits
+from training.pendigits import load_pendigits, smooth_strokes
 from training.unipen import PenDigit, load_unipen, parse_holdout, split_writers
 
 # ---- defaults -----------------------------------------------------------------------------------
@@ -221,8 +224,11 @@ def unipen_png(digit: PenDigit, cond: dict) -> bytes:
 
 
 def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
-                    mistakes: Path | None = None, name: str = "UNIPEN test") -> dict:
-    """Score ``model`` on real writers' digits sent as strokes and as canvas PNGs.
+                    mistakes: Path | None = None, name: str = "UNIPEN test",
+                    smooth: bool = False) -> dict:
+    """Score ``model`` on real writers' digits sent as strokes and as canvas PNGs (with
+    ``smooth``, strokes smoothed first by training.pendigits.smooth_strokes: what smoothing
+    posted strokes on the server would do).
 
     Returns: {"n", "strokes": {...}, "png": {...}} where each form has "accuracy", "blank",
              "by_digit", "by_lab", "by_writer" and "confusion" (rows true, columns predicted),
@@ -234,6 +240,8 @@ def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
     truth = np.array([d.label for d in digits])
     forms: dict[str, dict] = {}
     pngs = [unipen_png(d, c) for d, c in zip(digits, conds, strict=True)]
+    if smooth:
+        digits = [dataclasses.replace(d, strokes=smooth_strokes(d.strokes)) for d in digits]
     for form, make in (("strokes", lambda i: strokes_to_mnist(list(digits[i].strokes))),
                        ("png", lambda i: preprocess(pngs[i]))):
         inputs, seconds = [], 0.0
@@ -413,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mistakes", type=Path, default=None, metavar="PNG",
                         help="with --unipen or --pendigits: write a sheet of the mistakes "
                              "(PNG_strokes.png, PNG_png.png)")
+    parser.add_argument("--smooth", action="store_true",
+                        help="with --unipen or --pendigits: smooth each digit's strokes "
+                             "(training.pendigits.smooth_strokes) before sending them")
     parser.add_argument("--numbers", action="store_true",
                         help="read whole numbers composed from the UNIPEN and pendigits test "
                              "writers' digits, and judge 'not a digit' (scripts/read_numbers.py)")
@@ -455,7 +466,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"evaluate_drawings.py: no {source} digits to score in {pen_dir} "
                   f"({name})", file=sys.stderr)
             return 1
-        report = evaluate_unipen(model, pen_digits, args.seed, args.mistakes, name)
+        report = evaluate_unipen(model, pen_digits, args.seed, args.mistakes,
+                                 name + (", smoothed" if args.smooth else ""), args.smooth)
         report["weights"] = str(args.weights)
         _print_unipen(report)
         if args.json:

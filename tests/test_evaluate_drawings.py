@@ -172,7 +172,7 @@ def test_the_unipen_evaluation_scores_strokes_and_pngs_with_its_breakdowns(tmp_p
 
 def write_pendigits_split(folder: Path, split: str, writers: list[str], per_writer: int = 10):
     """A small pendigits file (UNIPEN's format, ids "pendigits-orig/tes/..."): digits of
-    training/synthetic.py's style programs, every other point kept, coarse like the tablet's 100 ms."""
+    training/synthetic.py's style programs, every other point kept, coarse like the tablet's."""
     rng = np.random.default_rng(1)
     lines = []
     for writer in writers:
@@ -215,6 +215,13 @@ def test_pendigits_held_out_training_writers_are_exactly_the_fold_s(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["name"] == "pendigits training writers held out (1/2)"
     assert list(report["strokes"]["by_writer"]) == held and report["n"] == 5 * len(held)
+    # 0/1: every training writer; --smooth sends the strokes smoothed
+    smoothed = run("--pendigits", str(tmp_path), "--holdout", "0/1", "--smooth", "--weights",
+                   str(REPO / "weights" / "mnist_cnn.npz"), "--json")
+    assert smoothed.returncode == 0, smoothed.stderr
+    report = json.loads(smoothed.stdout.strip().splitlines()[-1])
+    assert report["name"] == "pendigits training writers held out (0/1), smoothed"
+    assert report["n"] == 30 and report["strokes"]["accuracy"] > 0.3  # chance is 0.1
 
 
 @pytest.mark.parametrize("args, message", [
