@@ -93,7 +93,7 @@ class Config:
     pendigits_dir: str | None = option(None, "folder of pendigits' train.jsonl.gz and "
                                              "test.jsonl.gz; without it $PENDIGITS_DIR, else "
                                              "data/pendigits/ or ../shared/pendigits/, else none")
-    pendigits_copies: int = option(1, "drawings of each pendigits training digit, "
+    pendigits_copies: int = option(2, "drawings of each pendigits training digit, "
                                    "each by a random hand (0: no pendigits)", low=0)
     pendigits_smooth: float = option(0.5, "share of those drawings whose coarse 100 ms "
                                           "polylines are first smoothed into curves")

@@ -207,9 +207,9 @@ def test_without_unipen_it_trains_on_mnist_and_says_so(tmp_path, mnist_dir, monk
 
 
 def small_pendigits(folder: Path, per_writer: int = 20) -> Path:
-    """A pendigits folder made here: digits of training/synthetic.py's style programs drawn
-    as the tablet recorded them (a few points a stroke, tablet units), by six training writers
-    and one test writer."""
+    """A pendigits folder made here: digits of training/synthetic.py's style programs, coarse as
+    the tablet recorded them (every third point and the last, tablet units), by six training
+    writers and one test writer."""
     import gzip
 
     from training.synthetic import DIGITS
@@ -220,8 +220,8 @@ def small_pendigits(folder: Path, per_writer: int = 20) -> Path:
         lines = []
         for writer in writers:
             for k in range(per_writer):
-                strokes = [(np.asarray(s)[::4] * 400 + 50).round().tolist()
-                           for s in DIGITS[k % 10](rng)]
+                strokes = [(np.concatenate([s[:-1:3], s[-1:]]) * 400 + 50).round().tolist()
+                           for s in map(np.asarray, DIGITS[k % 10](rng))]
                 lines.append(json.dumps({"label": k % 10, "writer": writer, "strokes": strokes,
                                          "id": f"pendigits-orig/{split[:3]}/{k:05d}"}))
         with gzip.open(folder / f"{split}.jsonl.gz", "wt") as f:
