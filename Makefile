@@ -2,6 +2,7 @@
 PYTHON ?= python3
 export MNIST_DIR ?= ../shared/mnist
 export UNIPEN_DIR ?= ../shared/unipen
+export PENDIGITS_DIR ?= ../shared/pendigits
 
 # axe-core, the accessibility audit the browser tests run (npm's package, pinned)
 AXE_CORE = 4.14.1

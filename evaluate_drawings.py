@@ -8,6 +8,10 @@ on a transparent background, and above all written by other people. Two evaluati
     python evaluate_drawings.py --unipen DIR --mistakes docs/unipen_mistakes.png --json
     python evaluate_drawings.py --unipen DIR --holdout 2/4 --weights fold2.npz  # held-out
                                        # training writers (train.py --unipen-holdout 2/4)
+    python evaluate_drawings.py --pendigits ../shared/pendigits   # pendigits' test writers,
+                                       # scored as UNIPEN's (--holdout, --mistakes the same)
+    python evaluate_drawings.py --pendigits DIR --holdout 0/1 --smooth   # every training
+                                       # writer, strokes smoothed before they are sent
     python evaluate_drawings.py                          # 2000 MNIST test digits drawn again
     python evaluate_drawings.py --n 500 --seed 1 --json  # last line: one JSON object
     python evaluate_drawings.py --save-examples runs/drawn   # PNGs a person can look at
@@ -22,7 +26,10 @@ anywhere, pen 8-30 px at most a quarter of the digit, a transparent, white or bl
 ``preprocess``). Accuracy per digit, pen, size, background and writer's lab, the confusion
 matrices, and with --mistakes a sheet of every mistake. With --holdout K/N the same for the
 training writers a model was trained without (``train.py --unipen-holdout K/N``, IBM's left
-out as in training): what scripts/crossval_unipen.py scores, fold by fold.
+out as in training): what scripts/crossval.py scores, fold by fold. --pendigits DIR does all of
+this for pendigits' writers (training/pendigits.py: 3,498 digits of 14 test writers; with
+--holdout, its training writers held out by ``train.py --pendigits-holdout K/N``), their strokes
+sent as the tablet recorded them, a point every 100 ms.
 
 MNIST (``evaluate``): MNIST *test* digits traced to a one-pixel skeleton
 (``digits.strokes.trace``), drawn again as pen strokes on a canvas under random conditions, then
@@ -42,6 +49,7 @@ Conditions, drawn independently for each digit:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import sys
@@ -57,7 +65,8 @@ from digits.drawing import BlankDrawingError, load_drawing
 from digits.preprocess import preprocess, strokes_to_mnist, to_mnist
 from digits.strokes import trace
 from scripts import read_numbers
-from training.unipen import PenDigit, parse_holdout, split_writers
+from training.pendigits import load_pendigits, smooth_strokes
+from training.unipen import PenDigit, load_unipen, parse_holdout, split_writers
 
 # ---- defaults -----------------------------------------------------------------------------------
 N = 2000  # drawings to evaluate
@@ -215,12 +224,15 @@ def unipen_png(digit: PenDigit, cond: dict) -> bytes:
 
 
 def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
-                    mistakes: Path | None = None, name: str = "UNIPEN test") -> dict:
-    """Score ``model`` on real writers' digits sent as strokes and as canvas PNGs.
+                    mistakes: Path | None = None, name: str = "UNIPEN test",
+                    smooth: bool = False) -> dict:
+    """Score ``model`` on real writers' digits sent as strokes and as canvas PNGs (with
+    ``smooth``, strokes smoothed first by training.pendigits.smooth_strokes: what smoothing
+    posted strokes on the server would do).
 
     Returns: {"n", "strokes": {...}, "png": {...}} where each form has "accuracy", "blank",
-             "by_digit", "by_lab" and "confusion" (rows true, columns predicted), and "png"
-             also "by_pen", "by_size", "by_pen_share" (the pen over the digit's size) and
+             "by_digit", "by_lab", "by_writer" and "confusion" (rows true, columns predicted),
+             and "png" also "by_pen", "by_size", "by_pen_share" (the pen over the digit's size) and
              "by_background"; "ms_per_preprocess" for each form.
     """
     rng = np.random.default_rng(seed)
@@ -228,6 +240,8 @@ def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
     truth = np.array([d.label for d in digits])
     forms: dict[str, dict] = {}
     pngs = [unipen_png(d, c) for d, c in zip(digits, conds, strict=True)]
+    if smooth:
+        digits = [dataclasses.replace(d, strokes=smooth_strokes(d.strokes)) for d in digits]
     for form, make in (("strokes", lambda i: strokes_to_mnist(list(digits[i].strokes))),
                        ("png", lambda i: preprocess(pngs[i]))):
         inputs, seconds = [], 0.0
@@ -249,6 +263,8 @@ def evaluate_unipen(model, digits: list[PenDigit], seed: int = SEED,
             "by_digit": _grouped(correct, [str(d.label) for d in digits], list("0123456789")),
             "by_lab": _grouped(correct, [d.lab for d in digits],
                                sorted({d.lab for d in digits})),
+            "by_writer": _grouped(correct, [d.writer for d in digits],
+                                  sorted({d.writer for d in digits})),
             "confusion": _confusion(truth, guess).tolist(),
             "ms_per_preprocess": 1000.0 * seconds / max(len(digits), 1),
         }
@@ -328,6 +344,9 @@ def _print_unipen(r: dict) -> None:
             if key in f:
                 cells = ", ".join(f"{name} {v['accuracy']:.1%}" for name, v in f[key].items())
                 print(f"    {key[3:]:<10} {cells}")
+        worst = sorted(f["by_writer"].items(), key=lambda kv: kv[1]["accuracy"])[:5]
+        print(f"    writers    {len(f['by_writer'])}, the five read worst: " + ", ".join(
+            f"{name} {v['accuracy']:.1%} of {v['n']}" for name, v in worst))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -393,12 +412,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="also score the canvas resized to 28x28, and no pen normalisation")
     parser.add_argument("--unipen", type=Path, default=None, metavar="DIR",
                         help="evaluate on UNIPEN's test writers in DIR instead of MNIST")
+    parser.add_argument("--pendigits", type=Path, default=None, metavar="DIR",
+                        help="evaluate on pendigits' test writers in DIR instead of MNIST")
     parser.add_argument("--holdout", default=None, metavar="K/N",
-                        help="with --unipen: score the training writers held out by train.py "
-                             "--unipen-holdout K/N instead of the test writers")
+                        help="with --unipen or --pendigits: score the training writers held out "
+                             "by train.py --unipen-holdout (--pendigits-holdout) K/N instead of "
+                             "the test writers")
     parser.add_argument("--mistakes", type=Path, default=None, metavar="PNG",
-                        help="with --unipen: write a sheet of the mistakes (PNG_strokes.png, "
-                             "PNG_png.png)")
+                        help="with --unipen or --pendigits: write a sheet of the mistakes "
+                             "(PNG_strokes.png, PNG_png.png)")
+    parser.add_argument("--smooth", action="store_true",
+                        help="with --unipen or --pendigits: smooth each digit's strokes "
+                             "(training.pendigits.smooth_strokes) before sending them")
     parser.add_argument("--numbers", action="store_true",
                         help="read whole numbers composed from the UNIPEN and pendigits test "
                              "writers' digits, and judge 'not a digit' (scripts/read_numbers.py)")
@@ -408,9 +433,13 @@ def main(argv: list[str] | None = None) -> int:
         return evaluate_numbers(args)
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
+    if args.unipen is not None and args.pendigits is not None:
+        parser.error("--unipen and --pendigits are scored apart: give one of them")
+    pen_dir, source = ((args.unipen, "UNIPEN") if args.unipen is not None
+                       else (args.pendigits, "pendigits"))
     if args.holdout is not None:
-        if args.unipen is None:
-            parser.error("--holdout needs --unipen DIR")
+        if pen_dir is None:
+            parser.error("--holdout needs --unipen DIR or --pendigits DIR")
         try:
             parse_holdout(args.holdout)
         except ValueError as err:
@@ -418,26 +447,27 @@ def main(argv: list[str] | None = None) -> int:
 
     import nn  # here, not at the top: `--help` should not compile numba kernels
     from training.mnist import resolve_data_dir
-    from training.unipen import load_unipen
 
+    load = load_unipen if source == "UNIPEN" else load_pendigits
     try:
         model = nn.load(args.weights)
         if args.holdout is not None:
-            _, pen_digits = split_writers(load_unipen(args.unipen, "train"), args.holdout)
-            name = f"UNIPEN training writers held out ({args.holdout})"
-        elif args.unipen is not None:
-            pen_digits, name = load_unipen(args.unipen, "test"), "UNIPEN test"
+            _, pen_digits = split_writers(load(pen_dir, "train"), args.holdout)
+            name = f"{source} training writers held out ({args.holdout})"
+        elif pen_dir is not None:
+            pen_digits, name = load(pen_dir, "test"), f"{source} test"
         else:
             images, labels = nn.data.load_mnist(resolve_data_dir(args.data_dir), "test")
     except (OSError, ValueError) as err:
         print(f"evaluate_drawings.py: {err}", file=sys.stderr)
         return 1
-    if args.unipen is not None:
+    if pen_dir is not None:
         if not pen_digits:
-            print(f"evaluate_drawings.py: no UNIPEN digits to score in {args.unipen} "
+            print(f"evaluate_drawings.py: no {source} digits to score in {pen_dir} "
                   f"({name})", file=sys.stderr)
             return 1
-        report = evaluate_unipen(model, pen_digits, args.seed, args.mistakes, name)
+        report = evaluate_unipen(model, pen_digits, args.seed, args.mistakes,
+                                 name + (", smoothed" if args.smooth else ""), args.smooth)
         report["weights"] = str(args.weights)
         _print_unipen(report)
         if args.json:

@@ -7,12 +7,13 @@
 
 Data: MNIST from --data-dir, else $MNIST_DIR, else data/mnist/ (downloaded there and verified if
 missing); real writers' pen digits from UNIPEN (--unipen-dir, else $UNIPEN_DIR, else data/unipen/
-or ../shared/unipen/; without them it trains on MNIST and drawn digits alone, and says so); and
-digits drawn in styles MNIST lacks (training/synthetic.py). UNIPEN's strokes are drawn by random
-hands through the server's own preprocessing (training/handwriting.py). The last 5,000 MNIST
-training images and about one UNIPEN training writer in seven are held out for validation: every
-choice made while training looks at them only. MNIST's 10,000 test images and UNIPEN's test
-writers are scored once, at the end.
+or ../shared/unipen/) and from pendigits (--pendigits-dir, else $PENDIGITS_DIR, else
+data/pendigits/ or ../shared/pendigits/), each left out, and said so, where it is absent; and
+digits drawn in styles MNIST lacks (training/synthetic.py). The real writers' strokes are drawn
+by random hands through the server's own preprocessing (training/handwriting.py). The last 5,000
+MNIST training images and about one training writer in seven of each pen source are held out for
+validation: every choice made while training looks at them only. MNIST's 10,000 test images and
+the pen sources' test writers are scored once, at the end.
 
 Writes beside --out (default weights/mnist_cnn.npz): the weights (.npz, loadable with nn.load),
 a report (.json: command, config, per-epoch history, accuracies, confusion matrix, wall time,
@@ -41,6 +42,8 @@ from digits.preprocess import strokes_to_mnist
 from training.augment import augment_batch
 from training.handwriting import handwriting_images
 from training.mnist import DownloadError, ensure_mnist, resolve_data_dir
+from training.pendigits import CREDIT as PENDIGITS_CREDIT
+from training.pendigits import load_pendigits, resolve_pendigits_dir, smooth_strokes
 from training.report import cpu_name, plot_all
 from training.synthetic import synthetic_digits
 from training.unipen import (
@@ -86,7 +89,16 @@ class Config:
                                    "hand (0: no UNIPEN)", low=0)
     unipen_holdout: str = option(VALIDATION, "UNIPEN training writers kept out of training for "
                                         "validation: K/N keeps those whose id hashes to K mod N "
-                                        "(scripts/crossval_unipen.py runs every K)")
+                                        "(scripts/crossval.py runs every K)")
+    pendigits_dir: str | None = option(None, "folder of pendigits' train.jsonl.gz and "
+                                             "test.jsonl.gz; without it $PENDIGITS_DIR, else "
+                                             "data/pendigits/ or ../shared/pendigits/, else none")
+    pendigits_copies: int = option(2, "drawings of each pendigits training digit, "
+                                   "each by a random hand (0: no pendigits)", low=0)
+    pendigits_smooth: float = option(0.5, "share of those drawings whose coarse 100 ms "
+                                          "polylines are first smoothed into curves")
+    pendigits_holdout: str = option(VALIDATION, "pendigits training writers kept out of training "
+                                                "for validation, as --unipen-holdout")
     drawings: str | None = option(None, "also train on the drawings people labelled on the page: "
                                         "serve.py's --db (a SQLite file or postgresql:// URL)")
     seed: int = option(0, "seed of every random choice: the same seed, the same run")
@@ -133,10 +145,13 @@ def parse_args(argv=None) -> tuple[Config, bool]:
         p.error(f"--ema must be in [0, 1), got {config.ema}")
     if not config.out.endswith(".npz"):
         p.error(f"--out must end in .npz, got {config.out}")
-    try:
-        parse_holdout(config.unipen_holdout)
-    except ValueError as e:
-        p.error(f"--unipen-holdout: {e}")
+    if not 0 <= config.pendigits_smooth <= 1:
+        p.error(f"--pendigits-smooth must be in [0, 1], got {config.pendigits_smooth}")
+    for name in ("unipen_holdout", "pendigits_holdout"):
+        try:
+            parse_holdout(getattr(config, name))
+        except ValueError as e:
+            p.error(f"--{name.replace('_', '-')}: {e}")
     return config, resume
 
 
@@ -153,7 +168,7 @@ def one_cycle(step: int, total: int, peak: float, warmup: float = 0.15) -> float
 @dataclass
 class Data:
     """Images float32 (N, 1, 28, 28) in 0..1 and labels int64 (N,) of every split; the UNIPEN
-    ones are None without UNIPEN."""
+    and pendigits ones are None without them."""
     x: np.ndarray
     y: np.ndarray
     x_val: np.ndarray
@@ -163,6 +178,9 @@ class Data:
     x_unipen_val: np.ndarray | None = None
     y_unipen_val: np.ndarray | None = None
     unipen_dir: Path | None = None
+    x_pendigits_val: np.ndarray | None = None
+    y_pendigits_val: np.ndarray | None = None
+    pendigits_dir: Path | None = None
     drawings_upto: int = 0  # the last id of the labelled drawings added (0 without --drawings)
 
 
@@ -195,6 +213,8 @@ def load_data(config: Config, drawings_upto: int | None = None) -> Data:
         print(f"added {n_synthetic:,} drawn digits in styles MNIST lacks (training/synthetic.py)")
     if config.unipen_copies:
         add_unipen(data, config)
+    if config.pendigits_copies:
+        add_pendigits(data, config)
     if config.drawings:
         try:
             labelled, labelled_y, data.drawings_upto = read_drawings(config.drawings,
@@ -239,6 +259,40 @@ def add_unipen(data: Data, config: Config) -> None:
           "doi:10.5281/zenodo.1195803)")
 
 
+def add_pendigits(data: Data, config: Config) -> None:
+    """Add pendigits' training writers (each digit drawn pendigits_copies times, a share
+    pendigits_smooth of the drawings smoothed first) to data.x, and its validation writers (drawn
+    once, from their strokes as they are) as data.x_pendigits_val."""
+    folder = resolve_pendigits_dir(config.pendigits_dir)
+    if folder is None or not (folder / "train.jsonl.gz").is_file():
+        where = folder or "--pendigits-dir, $PENDIGITS_DIR, data/pendigits/ or ../shared/pendigits/"
+        print(f"pendigits not found ({where}): training without its writers")
+        return
+    try:
+        pen_digits = load_pendigits(folder, "train")
+    except (OSError, ValueError) as e:
+        raise TrainingError(str(e)) from None
+    if config.limit:
+        pen_digits = pen_digits[:config.limit]
+    train, val = split_writers(pen_digits, config.pendigits_holdout)
+    rng = np.random.default_rng([config.seed, 3])
+    drawn = []
+    for _ in range(config.pendigits_copies):
+        smooth = rng.random(len(train)) < config.pendigits_smooth
+        strokes = [smooth_strokes(d.strokes) if s else d.strokes for d, s in zip(train, smooth)]
+        drawn.append(handwriting_images(strokes, rng).reshape(-1, 28, 28))
+    drawn = np.concatenate(drawn)
+    data.x = np.concatenate([data.x, drawn[:, None]])
+    data.y = np.concatenate([data.y, np.tile([d.label for d in train], config.pendigits_copies)])
+    if val:
+        data.x_pendigits_val = np.stack([strokes_to_mnist(list(d.strokes)) for d in val])[:, None]
+        data.y_pendigits_val = np.array([d.label for d in val], dtype=np.int64)
+    data.pendigits_dir = folder
+    print(f"added {len(drawn):,} drawings of {len(train):,} pendigits digits by "
+          f"{len({d.writer for d in train})} writers; {len(val):,} digits of "
+          f"{len({d.writer for d in val})} other writers for validation ({PENDIGITS_CREDIT})")
+
+
 def accuracy(model, x, y) -> float:
     return float((model.predict(x).argmax(axis=1) == y).mean())
 
@@ -265,6 +319,17 @@ def unipen_test(model, data: Data) -> dict:
     return {"unipen_test_accuracy": accuracy(model, x, np.array([d.label for d in digits])),
             "unipen_credit": "UNIPEN train_r01_v07 isolated digits (Guyon et al., ICPR 1994; "
                              "doi:10.5281/zenodo.1195803, CC BY 4.0)"}
+
+
+def pendigits_test(model, data: Data) -> dict:
+    """Pendigits' test writers, sent as strokes (for the report; never used for a choice):
+    {"pendigits_test_accuracy", "pendigits_credit"}, or {} without pendigits."""
+    if data.pendigits_dir is None:
+        return {}
+    digits = load_pendigits(data.pendigits_dir, "test")
+    x = np.stack([strokes_to_mnist(list(d.strokes)) for d in digits])[:, None]
+    return {"pendigits_test_accuracy": accuracy(model, x, np.array([d.label for d in digits])),
+            "pendigits_credit": PENDIGITS_CREDIT}
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -380,7 +445,8 @@ def run(config: Config, resume: bool, argv) -> int:
         saved = read_checkpoint(ckpt)
         # the run's own settings, not today's defaults; only where the data lives may change
         config = Config(**{**saved["run"]["config"], "data_dir": config.data_dir,
-                           "unipen_dir": config.unipen_dir})
+                           "unipen_dir": config.unipen_dir,
+                           "pendigits_dir": config.pendigits_dir})
 
     data = load_data(config, saved["run"].get("drawings_upto") if resume else None)
     x, y = data.x, data.y
@@ -412,6 +478,10 @@ def run(config: Config, resume: bool, argv) -> int:
             epoch_log["unipen_val_accuracy"] = accuracy(model, data.x_unipen_val,
                                                         data.y_unipen_val)
             unipen = f"  UNIPEN val {epoch_log['unipen_val_accuracy']:.2%}"
+        if data.x_pendigits_val is not None:
+            epoch_log["pendigits_val_accuracy"] = accuracy(model, data.x_pendigits_val,
+                                                           data.y_pendigits_val)
+            unipen += f"  pendigits val {epoch_log['pendigits_val_accuracy']:.2%}"
         if ema:
             ema.swap()  # back to the live weights to go on training
         seconds = time.perf_counter() - t0
@@ -442,6 +512,7 @@ def run(config: Config, resume: bool, argv) -> int:
         "test_errors": int((test_pred != y_test).sum()),
         "confusion_matrix": confusion.tolist(),
         **unipen_test(model, data),
+        **pendigits_test(model, data),
         "unsure_below": unsure_threshold(
             None if data.x_unipen_val is None else model.predict(data.x_unipen_val),
             data.y_unipen_val),
@@ -453,7 +524,8 @@ def run(config: Config, resume: bool, argv) -> int:
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     meta = {k: report[k] for k in ("test_accuracy", "val_accuracy", "unipen_test_accuracy",
-                                   "unsure_below", "command", "finished") if k in report}
+                                   "pendigits_test_accuracy", "unsure_below", "command",
+                                   "finished") if k in report}
     nn.save(model, out, meta={**meta, "report": out.with_suffix(".json").name})
     out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     plots = plot_all(report, x_test[:, 0], y_test, test_pred, out)
@@ -461,6 +533,8 @@ def run(config: Config, resume: bool, argv) -> int:
     print(f"test accuracy {report['test_accuracy']:.2%} ({report['test_errors']} errors in "
           f"{len(y_test):,})" + (f"; UNIPEN test writers {report['unipen_test_accuracy']:.2%}"
                                  if "unipen_test_accuracy" in report else "")
+          + (f"; pendigits test writers {report['pendigits_test_accuracy']:.2%}"
+             if "pendigits_test_accuracy" in report else "")
           + f"; wall time {report['wall_time_s']:.0f}s")
     print(f"wrote {out}, {out.with_suffix('.json')}, " + ", ".join(str(p) for p in plots))
     return 0

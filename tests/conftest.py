@@ -252,15 +252,15 @@ def unipen_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist_only_weights(tmp_path_factory, mnist_dir) -> Path:
     """A model that has never seen a real writer: python train.py on 20,000 MNIST images for two
-    epochs, no UNIPEN, no drawn digits (about 15 s; MNIST test about 98.6%). The committed model
-    trained on UNIPEN's train writers and reads nearly all of them, but corrections are for the
-    people a network misreads: this one misreads real writers the way the committed model
-    misreads people unlike any it trained on."""
+    epochs, no UNIPEN or pendigits, no drawn digits (about 15 s; MNIST test about 98.6%). The
+    committed model trained on UNIPEN's train writers and reads nearly all of them, but
+    corrections are for the people a network misreads: this one misreads real writers the way
+    the committed model misreads people unlike any it trained on."""
     out = tmp_path_factory.mktemp("mnist_only") / "model.npz"
     result = subprocess.run(
         [sys.executable, "train.py", "--data-dir", str(mnist_dir), "--limit", "20000",
-         "--epochs", "2", "--unipen-copies", "0", "--synthetic", "0", "--val-size", "2000",
-         "--workers", "2", "--out", str(out)],
+         "--epochs", "2", "--unipen-copies", "0", "--pendigits-copies", "0", "--synthetic", "0",
+         "--val-size", "2000", "--workers", "2", "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     return out

@@ -31,7 +31,7 @@ def test_bench_times_a_training_run_to_its_accuracy(mnist_dir, monkeypatch):
     monkeypatch.delenv("UNIPEN_DIR", raising=False)
     run = subprocess.run([sys.executable, "bench.py", "--json", "--repeats", "1", "--train",
                           "--limit", "500", "--epochs", "1", "--val-size", "100",
-                          "--unipen-copies", "0"],
+                          "--unipen-copies", "0", "--pendigits-copies", "0"],
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     now = json.loads(run.stdout.strip().splitlines()[-1])["time_to_accuracy"]["now"]

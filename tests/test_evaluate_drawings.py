@@ -170,9 +170,64 @@ def test_the_unipen_evaluation_scores_strokes_and_pngs_with_its_breakdowns(tmp_p
         assert sum(v["n"] for v in report["png"][key].values()) == 30
 
 
+def write_pendigits_split(folder: Path, split: str, writers: list[str], per_writer: int = 10):
+    """A small pendigits file (UNIPEN's format, ids "pendigits-orig/tes/..."): digits of
+    training/synthetic.py's style programs, every other point kept, coarse like the tablet's."""
+    rng = np.random.default_rng(1)
+    lines = []
+    for writer in writers:
+        for k in range(per_writer):
+            strokes = [(np.asarray(s, dtype=np.float64)[::2] * 500 + 30).round().tolist()
+                       for s in STYLES[k % 10](rng)]
+            lines.append(json.dumps({"label": k % 10, "writer": writer, "strokes": strokes,
+                                     "id": f"pendigits-orig/{split[:3]}/{k:05d}"}))
+    with gzip.open(folder / f"{split}.jsonl.gz", "wt") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def test_pendigits_test_writers_are_scored_as_unipen_s_with_each_writer_apart(tmp_path):
+    write_pendigits_split(tmp_path, "test", ["tes-01", "tes-02"])
+    weights = REPO / "weights" / "mnist_cnn.npz"
+    result = run("--pendigits", str(tmp_path), "--weights", str(weights), "--json",
+                 "--mistakes", str(tmp_path / "sheet.png"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["n"] == 20 and report["name"] == "pendigits test"
+    for form in ("strokes", "png"):
+        r = report[form]
+        assert r["accuracy"] > 0.5  # chance is 0.1
+        assert list(r["by_writer"]) == ["tes-01", "tes-02"]
+        assert [v["n"] for v in r["by_writer"].values()] == [10, 10]
+        assert np.array(r["confusion"]).sum() + r["blank"] == 20
+        assert Image.open(tmp_path / f"sheet_{form}.png").format == "PNG"
+    assert "the five read worst: tes-0" in result.stdout
+
+
+def test_pendigits_held_out_training_writers_are_exactly_the_fold_s(tmp_path):
+    from training.unipen import is_held_out
+
+    writers = [f"tra-{n:02d}" for n in range(1, 7)]
+    write_pendigits_split(tmp_path, "train", writers, per_writer=5)
+    held = [w for w in writers if is_held_out(w, "1/2")]
+    result = run("--pendigits", str(tmp_path), "--holdout", "1/2", "--weights",
+                 str(REPO / "weights" / "mnist_cnn.npz"), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["name"] == "pendigits training writers held out (1/2)"
+    assert list(report["strokes"]["by_writer"]) == held and report["n"] == 5 * len(held)
+    # 0/1: every training writer; --smooth sends the strokes smoothed
+    smoothed = run("--pendigits", str(tmp_path), "--holdout", "0/1", "--smooth", "--weights",
+                   str(REPO / "weights" / "mnist_cnn.npz"), "--json")
+    assert smoothed.returncode == 0, smoothed.stderr
+    report = json.loads(smoothed.stdout.strip().splitlines()[-1])
+    assert report["name"] == "pendigits training writers held out (0/1), smoothed"
+    assert report["n"] == 30 and report["strokes"]["accuracy"] > 0.3  # chance is 0.1
+
+
 @pytest.mark.parametrize("args, message", [
-    (["--holdout", "1/4"], "--holdout needs --unipen DIR"),
+    (["--holdout", "1/4"], "--holdout needs --unipen DIR or --pendigits DIR"),
     (["--unipen", ".", "--holdout", "4/4"], "--holdout: expected K/N with 0 <= K < N"),
+    (["--unipen", ".", "--pendigits", "."], "--unipen and --pendigits are scored apart"),
 ])
 def test_a_bad_holdout_exits_2_with_one_clear_line(args, message):
     result = run(*args)

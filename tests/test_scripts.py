@@ -85,25 +85,28 @@ def test_adaptation_helps_the_writers_and_leaves_mnist_alone(mnist_dir, unipen_d
         assert row["mnist_with_corrections_worst"] >= report["mnist"]["network"] - 0.002
 
 
-def write_unipen_splits(folder: Path, writers: list[str], per_writer: int = 10) -> None:
-    """A small train.jsonl.gz in UNIPEN's format: digits of training/synthetic.py's style programs,
-    in tablet units (y down), per_writer digits by each writer ("lab-name"); and a test.jsonl.gz
-    of one other writer, which train.py reads at the end of every run."""
+def write_pen_splits(folder: Path, writers: list[str], test_writer: str, source: str,
+                     per_writer: int = 10) -> None:
+    """A small train.jsonl.gz in UNIPEN's (and pendigits') format: digits of
+    training/synthetic.py's style programs, in tablet units (y down), per_writer digits by each
+    writer ("lab-name"); and a test.jsonl.gz of one other writer, which train.py reads at the end
+    of every run."""
     import gzip
 
     import numpy as np
 
     from training.synthetic import DIGITS
 
+    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    for split, names in (("train", writers), ("test", ["art-tom"])):
+    for split, names in (("train", writers), ("test", [test_writer])):
         lines = []
         for writer in names:
             for k in range(per_writer):
                 strokes = [(np.asarray(s) * 900 + 50).round().tolist()
                            for s in DIGITS[k % 10](rng)]
                 lines.append(json.dumps({"label": k % 10, "writer": writer, "strokes": strokes,
-                                         "id": f"unipen-1a/{writer.split('-')[0]}/{k:04d}"}))
+                                         "id": f"{source}/{writer.split('-')[0]}/{k:04d}"}))
         with gzip.open(folder / f"{split}.jsonl.gz", "wt") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -113,36 +116,56 @@ def test_crossval_trains_without_each_fold_and_scores_exactly_its_writers(tmp_pa
     from training.unipen import is_held_out
 
     writers = ["apb-ann", "apb-bob", "ced-cyd", "ced-dee", "gmd-eve", "gmd-fay", "ibm-gus"]
-    write_unipen_splits(tmp_path, writers)
+    pen_writers = [f"tra-{n:02d}" for n in range(1, 7)]
+    write_pen_splits(tmp_path / "unipen", writers, "art-tom", "unipen-1a")
+    write_pen_splits(tmp_path / "pendigits", pen_writers, "tes-01", "pendigits-orig", 5)
     fold_writers = [[w for w in writers if is_held_out(w, f"{k}/2") and not w.startswith("ibm")]
                     for k in range(2)]
-    assert all(fold_writers), "the writers must fall in both folds for this test to mean much"
+    fold_pen_writers = [[w for w in pen_writers if is_held_out(w, f"{k}/2")] for k in range(2)]
+    assert all(fold_writers) and all(fold_pen_writers), \
+        "the writers must fall in both folds for this test to mean much"
     out = tmp_path / "cv"
     small = ["--data-dir", str(mnist_dir), "--limit", "600", "--epochs", "1", "--synthetic", "0",
              "--val-size", "500", "--workers", "1"]
-    result = run("crossval_unipen", "--folds", "2", "--unipen-dir", str(tmp_path), "--out",
-                 str(out), "--json", "--", *small)
+    dirs = ["--unipen-dir", str(tmp_path / "unipen"),
+            "--pendigits-dir", str(tmp_path / "pendigits")]
+    result = run("crossval", "--folds", "2", *dirs, "--out", str(out), "--json", "--", *small)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert [r["fold"] for r in report["runs"]] == ["0/2", "1/2"]
     # each fold is scored on its own writers' digits only, IBM's left out as in training
-    assert [r["digits"] for r in report["runs"]] == [10 * len(f) for f in fold_writers]
-    assert report["all"]["digits"] == 60 and report["train_flags"] == small
-    for form in ("strokes", "png"):
-        whole = report["all"][form]
-        assert 0.1 < whole["accuracy"] <= 1  # 600 MNIST digits, one epoch: well above chance
-        assert len(whole["by_digit"]) == 10
-        assert whole["errors"] == round(60 * (1 - whole["accuracy"]))
+    assert [r["unipen"]["digits"] for r in report["runs"]] == [10 * len(f) for f in fold_writers]
+    assert [r["pendigits"]["digits"] for r in report["runs"]] == [
+        5 * len(f) for f in fold_pen_writers]
+    assert report["all"]["unipen"]["digits"] == 60 and report["train_flags"] == small
+    assert report["all"]["pendigits"]["digits"] == 30
+    for source in ("unipen", "pendigits"):
+        for form in ("strokes", "png"):
+            whole = report["all"][source][form]
+            assert 0.1 < whole["accuracy"] <= 1  # 600 MNIST digits, one epoch: above chance
+            assert len(whole["by_digit"]) == 10
+            assert whole["errors"] == round(report["all"][source]["digits"]
+                                            * (1 - whole["accuracy"]))
     for k in range(2):  # each fold trained without its writers, as its report says
         trained = json.loads((out / f"fold{k}.json").read_text())
         assert trained["config"]["unipen_holdout"] == f"{k}/2"
+        assert trained["config"]["pendigits_holdout"] == f"{k}/2"
+        assert (out / f"fold{k}_pendigits_mistakes_strokes.png").is_file()
     assert json.loads((out / "crossval.json").read_text())["all"] == report["all"]
-    again = run("crossval_unipen", "--folds", "2", "--unipen-dir", str(tmp_path), "--out",
-                str(out), "--", *small)
+    again = run("crossval", "--folds", "2", *dirs, "--out", str(out), "--", *small)
     assert again.returncode == 0 and again.stdout.count("is there, scoring it") == 2
 
 
-def test_crossval_refuses_flags_it_sets_itself(tmp_path):
-    result = run("crossval_unipen", "--out", str(tmp_path), "--", "--unipen-holdout", "1/4",
-                 timeout=60)
-    assert result.returncode == 2 and "--unipen-holdout is set by crossval_unipen" in result.stderr
+@pytest.mark.parametrize("flag", ["--unipen-holdout", "--pendigits-holdout", "--pendigits-dir"])
+def test_crossval_refuses_flags_it_sets_itself(tmp_path, flag):
+    result = run("crossval", "--out", str(tmp_path), "--", flag, "1/4", timeout=60)
+    assert result.returncode == 2 and f"{flag} is set by crossval itself" in result.stderr
+
+
+def test_crossval_without_any_writers_says_so(tmp_path):
+    result = run("crossval", "--unipen-dir", str(tmp_path / "no"), "--pendigits-dir",
+                 str(tmp_path / "none"), "--out", str(tmp_path / "cv"), timeout=60)
+    assert result.returncode == 1
+    assert "unipen's train.jsonl.gz not found" in result.stderr
+    assert "pendigits's train.jsonl.gz not found" in result.stderr
+    assert "no writers to cross-validate over" in result.stderr

@@ -108,6 +108,9 @@ def test_ctrl_c_leaves_a_checkpoint_and_says_how_to_resume(tmp_path, mnist_dir, 
     (["--ema", "1"], "--ema must be in [0, 1)"),
     (["--unipen-holdout", "4/4"], "--unipen-holdout: expected K/N with 0 <= K < N"),
     (["--unipen-holdout", "1"], "--unipen-holdout: expected K/N"),
+    (["--pendigits-holdout", "7/7"], "--pendigits-holdout: expected K/N with 0 <= K < N"),
+    (["--pendigits-smooth", "1.5"], "--pendigits-smooth must be in [0, 1]"),
+    (["--pendigits-copies", "-1"], "--pendigits-copies must be at least 0"),
 ])
 def test_bad_arguments_exit_with_one_clear_line(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -203,6 +206,56 @@ def test_without_unipen_it_trains_on_mnist_and_says_so(tmp_path, mnist_dir, monk
     assert "unipen_val_accuracy" not in report["history"][0]
 
 
+def small_pendigits(folder: Path, per_writer: int = 20) -> Path:
+    """A pendigits folder made here: digits of training/synthetic.py's style programs, coarse as
+    the tablet recorded them (every third point and the last, tablet units), by six training
+    writers and one test writer."""
+    import gzip
+
+    from training.synthetic import DIGITS
+
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for split, writers in (("train", [f"tra-{n:02d}" for n in range(1, 7)]), ("test", ["tes-01"])):
+        lines = []
+        for writer in writers:
+            for k in range(per_writer):
+                strokes = [(np.concatenate([s[:-1:3], s[-1:]]) * 400 + 50).round().tolist()
+                           for s in map(np.asarray, DIGITS[k % 10](rng))]
+                lines.append(json.dumps({"label": k % 10, "writer": writer, "strokes": strokes,
+                                         "id": f"pendigits-orig/{split[:3]}/{k:05d}"}))
+        with gzip.open(folder / f"{split}.jsonl.gz", "wt") as f:
+            f.write("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.mark.slow
+def test_pendigits_writers_join_training_and_are_scored_apart(tmp_path, mnist_dir, monkeypatch,
+                                                             capsys):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    folder = small_pendigits(tmp_path / "pendigits")
+    out = tmp_path / "m.npz"
+    assert train.main([*SMALL, "--epochs", "1", "--unipen-copies", "0", "--pendigits-dir",
+                       str(folder), "--pendigits-copies", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    # tra-01 .. tra-06: 0/7 holds out tra-04 (training.unipen.is_held_out), the rest train twice
+    assert ("added 200 drawings of 100 pendigits digits by 5 writers; 20 digits of 1 other"
+            in printed)
+    assert "pendigits test writers" in printed
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert 0 <= report["history"][0]["pendigits_val_accuracy"] <= 1
+    assert 0 <= report["pendigits_test_accuracy"] <= 1
+    assert "pendigits" in report["pendigits_credit"] and "C5MG6K" in report["pendigits_credit"]
+
+
+def test_without_pendigits_the_data_has_none_and_says_so(tmp_path, mnist_dir, capsys):
+    config = train.Config(data_dir=str(mnist_dir), limit=100, synthetic=0.0, unipen_copies=0,
+                          pendigits_dir=str(tmp_path / "nowhere"))
+    data = train.load_data(config)
+    assert "pendigits not found" in capsys.readouterr().out
+    assert len(data.x) == 100 and data.pendigits_dir is None and data.x_pendigits_val is None
+
+
 # ------------------------------------------------------------------------------ --drawings
 
 
@@ -220,7 +273,7 @@ def test_drawings_labelled_on_the_page_join_the_training_set(tmp_path, mnist_dir
     db = tmp_path / "drawings.sqlite"
     ids = labelled_drawings(db, [3, 1, 4, 1, 5], mnist_dir)
     config = train.Config(data_dir=str(mnist_dir), limit=100, synthetic=0.0, unipen_copies=0,
-                          drawings=str(db))
+                          pendigits_copies=0, drawings=str(db))
     data = train.load_data(config)
     assert data.x.shape == (105, 1, 28, 28) and data.x.dtype == np.float32
     assert data.y[-5:].tolist() == [3, 1, 4, 1, 5] and data.drawings_upto == ids[-1]

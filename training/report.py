@@ -35,8 +35,8 @@ def pyplot():
 
 
 def plot_curves(history: list[dict], path: Path) -> Path:
-    """Training loss, and train/validation accuracy per epoch (UNIPEN's validation writers too,
-    when the run had them)."""
+    """Training loss, and train/validation accuracy per epoch (UNIPEN's and pendigits'
+    validation writers too, when the run had them)."""
     plt = pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -46,9 +46,10 @@ def plot_curves(history: list[dict], path: Path) -> Path:
     right.plot(epochs, [100 * h["train_accuracy"] for h in history], "o-",
                label="train (augmented)")
     right.plot(epochs, [100 * h["val_accuracy"] for h in history], "o-", label="validation (MNIST)")
-    if all(h.get("unipen_val_accuracy") is not None for h in history):
-        right.plot(epochs, [100 * h["unipen_val_accuracy"] for h in history], "o-",
-                   label="validation (UNIPEN writers)")
+    for key, source in (("unipen_val_accuracy", "UNIPEN"), ("pendigits_val_accuracy", "pendigits")):
+        if all(h.get(key) is not None for h in history):
+            right.plot(epochs, [100 * h[key] for h in history], "o-",
+                       label=f"validation ({source} writers)")
     right.set(title="accuracy", xlabel="epoch", ylabel="%")
     right.set_ylim(max(90.0, min(100 * h["train_accuracy"] for h in history) - 0.5), 100)
     right.legend(loc="lower right")
