@@ -4,22 +4,33 @@
    (server.js), so the server reads this person's later drawings with their corrections
    (web/corrections.py), and nobody else's. After a correction the same drawing is read again,
    so the answer shown is the one the person will get from now on.
+
+   For a few seconds after a save an Undo button stands beside the sentence (longer while the
+   pointer or the focus is on it): it deletes that drawing (DELETE /api/drawings/<id>) and the
+   drawing is read again without it.
 */
 
 import { aDigit } from "./answer.js";
 import { drawingKey, hasInk, strokesPayload } from "./drawing.js";
-import { errorSentence, personId, postJson } from "./server.js";
+import { counted } from "./mine.js";
+import { asMine, errorSentence, personId, postJson } from "./server.js";
+
+const UNDO_SHOWN_MS = 8000;
 
 const teachEl = document.getElementById("teach");
 const teachQuestion = document.getElementById("teach-question");
 const confirmButton = document.getElementById("confirm");
 const digitButtons = Array.from(document.querySelectorAll("#teach-digits button"));
+const undoButton = document.getElementById("undo-save");
 
 const teaching = {
   predicted: null, // the digit on screen, or null when there is no answer to teach from
   savedFor: null, // drawingKey() of the drawing already saved: it is not sent twice
   savedLabel: null,
   savedPredicted: null, // what the network had said when the person answered
+  savedId: null, // the server's id of that drawing, while it can be undone
+  undoTimer: 0,
+  note: "", // said before the next question ("Undone.")
   sending: false,
   readAgain: () => {}, // asks for the answer again (after a correction)
 };
@@ -47,9 +58,10 @@ export function offerCorrection(digit, adapted) {
     return;
   }
   confirmButton.textContent = `Yes, ${aDigit(digit)}`; // its name too: what is seen is what is said
-  setTeachState("ask", adapted
+  setTeachState("ask", teaching.note + (adapted
     ? `Read as ${aDigit(digit)} from your corrections. Right?`
-    : `Is it ${aDigit(digit)}? If not, pick the digit:`);
+    : `Is it ${aDigit(digit)}? If not, pick the digit:`));
+  teaching.note = "";
 }
 
 function savedSentence(shown) {
@@ -85,7 +97,66 @@ async function teach(label) {
   teaching.savedLabel = label;
   teaching.savedPredicted = predicted;
   setTeachState("saved", `Saved as ${aDigit(label)}. Thank you!`);
+  counted(1);
+  offerUndo(answer && Number.isInteger(answer.id) ? answer.id : null);
   if (label !== predicted) teaching.readAgain(); // show what this person will get from now on
+}
+
+// ------------------------------------------------------------------------------ undo
+
+function offerUndo(id) {
+  teaching.savedId = id;
+  undoButton.hidden = id === null;
+  clearTimeout(teaching.undoTimer);
+  teaching.undoTimer = setTimeout(hideUndoWhenLeft, UNDO_SHOWN_MS);
+}
+
+// Time is up: the button goes, unless the person is on it (then it goes when they leave it).
+function hideUndoWhenLeft() {
+  teaching.undoTimer = 0;
+  if (undoButton.matches(":hover, :focus") || teaching.sending) return;
+  undoButton.hidden = true;
+  teaching.savedId = null;
+}
+
+function onLeaveUndo() {
+  if (!teaching.undoTimer && !undoButton.hidden) setTimeout(hideUndoWhenLeft, 0);
+}
+
+async function undoSave() {
+  const id = teaching.savedId;
+  if (id === null || teaching.sending) return;
+  const key = teaching.savedFor;
+  teaching.sending = true;
+  setTeachState("sending", "Undoing it…");
+  let response = null;
+  let answer = null;
+  try {
+    ({ response, answer } = await asMine("DELETE", `/api/drawings/${id}`));
+  } catch (err) {
+    // not reached: said below
+  } finally {
+    teaching.sending = false;
+  }
+  const gone = response !== null && (response.ok || response.status === 404); // 404: gone already
+  if (!gone) {
+    setTeachState("saved", `Not undone: ${errorSentence(answer) || "the server could not be reached."}`);
+    return;
+  }
+  if (response.ok) counted(-1);
+  clearTimeout(teaching.undoTimer);
+  teaching.savedId = null;
+  teaching.savedFor = null;
+  undoButton.hidden = true;
+  if (drawingKey() === key && teaching.predicted !== null) {
+    teaching.note = "Undone. "; // said with the next question, once the drawing is read again
+    setTeachState("ask", "Undone. Reading it again…");
+    confirmButton.focus(); // the button went; the focus goes to the next likely step
+    teaching.readAgain(); // read without that drawing
+  } else {
+    teaching.note = "";
+    setTeachState(teaching.predicted === null ? "idle" : "ask", "Undone: that drawing is no longer kept.");
+  }
 }
 
 function onTeachKey(event) {
@@ -100,5 +171,8 @@ export function startCorrections({ readAgain }) {
   teaching.readAgain = readAgain;
   confirmButton.addEventListener("click", () => teach(teaching.predicted));
   digitButtons.forEach((button, d) => button.addEventListener("click", () => teach(d)));
+  undoButton.addEventListener("click", undoSave);
+  undoButton.addEventListener("mouseleave", onLeaveUndo);
+  undoButton.addEventListener("blur", onLeaveUndo);
   document.addEventListener("keydown", onTeachKey);
 }

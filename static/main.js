@@ -2,7 +2,8 @@
 
      drawing.js      the canvas, the pens and the strokes
      answer.js       asking POST /api/predict and showing the digit, the bars, what it saw
-     corrections.js  "Yes, a 7" or the right digit, kept with POST /api/drawings
+     corrections.js  "Yes, a 7" or the right digit, kept with POST /api/drawings; Undo
+     mine.js         "Your corrections: N · forget them"
      inside.js       the Look inside panel (POST /api/explain)
      server.js       requests, and the contract of what is sent and what comes back
 
@@ -14,6 +15,7 @@ import { predict, setStatus, showEmpty, startAnswer } from "./answer.js";
 import { offerCorrection, startCorrections } from "./corrections.js";
 import { clearDrawing, hasInk, startDrawing, undoStroke } from "./drawing.js";
 import { startInside } from "./inside.js";
+import { startMine } from "./mine.js";
 
 function clearAll() {
   clearDrawing();
@@ -53,6 +55,7 @@ function start() {
   startInside(); // before the first answer, so the panel follows every status
   startCorrections({ readAgain: predict });
   startAnswer({ onShown: offerCorrection });
+  startMine({ onChange: () => {} });
   document.getElementById("predict").addEventListener("click", () => predict());
   document.getElementById("clear").addEventListener("click", clearAll);
   document.getElementById("undo").addEventListener("click", undo);

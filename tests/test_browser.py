@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -522,3 +523,65 @@ def test_a_drawing_the_server_cannot_keep_is_explained_and_can_be_sent_again(lap
     laptop.unroute("**/api/drawings")
     laptop.click("#confirm")
     laptop.wait_for_selector('#teach[data-state="saved"]')
+
+
+# ------------------------------------------------------------------------------ undo and forget
+# A person's drawings are theirs: the page undoes one just saved and forgets them all, keyed by
+# the id in its localStorage (X-Person), and the server's own count says it happened.
+
+
+def mine(server, person) -> dict:
+    request = urllib.request.Request(server + "/api/drawings/mine", headers={"X-Person": person})
+    with urllib.request.urlopen(request, timeout=10) as res:
+        return json.load(res)
+
+
+def test_a_correction_can_be_undone_and_the_server_no_longer_keeps_it(laptop, server):
+    person = laptop.evaluate("localStorage.getItem('person')")
+    before = mine(server, person)["count"]
+    draw_with_mouse(laptop, DIGITS[0])
+    assert answer(laptop) == 0
+    with laptop.expect_response("**/api/drawings") as saved:
+        laptop.click('#teach-digits button[data-label="6"]')  # a slip: it was a 0
+    row = saved.value.json()["id"]
+    laptop.wait_for_selector('#teach[data-state="saved"]')
+    undo = laptop.get_by_role("button", name="Undo: do not keep this drawing")
+    assert undo.is_visible()
+    assert [d["id"] for d in mine(server, person)["drawings"]][-1:] == [row]
+    assert laptop.locator("#mine-text").inner_text() == f"Your corrections: {before + 1}"
+    with laptop.expect_response(f"**/api/drawings/{row}") as deleted:
+        undo.click()
+    assert deleted.value.request.method == "DELETE" and deleted.value.ok
+    laptop.wait_for_selector('#teach[data-state="ask"]')
+    assert answer(laptop) == 0  # read again, without the slip
+    assert laptop.locator("#teach-question").inner_text().startswith("Undone.")
+    assert laptop.evaluate("document.activeElement.id") == "confirm"  # the focus was not lost
+    assert undo.is_hidden()
+    kept = mine(server, person)
+    assert row not in [d["id"] for d in kept["drawings"]] and kept["count"] == before
+    assert laptop.locator("#mine-text").inner_text() == f"Your corrections: {before}"
+
+
+def test_forget_them_removes_all_of_the_persons_drawings_and_says_how_many(laptop, server):
+    person = laptop.evaluate("localStorage.getItem('person')")
+    for digit in (7, 1):
+        laptop.keyboard.press("Escape")
+        draw_with_mouse(laptop, DIGITS[digit])
+        assert answer(laptop) == digit
+        laptop.click("#confirm")
+        laptop.wait_for_selector('#teach[data-state="saved"]')
+    count = mine(server, person)["count"]
+    assert count >= 2
+    assert laptop.locator("#mine-text").inner_text() == f"Your corrections: {count}"
+    laptop.get_by_role("button", name="forget them").click()
+    assert laptop.evaluate("document.activeElement.id") == "forget-keep"  # the safe choice
+    assert mine(server, person)["count"] == count  # nothing gone before the second yes
+    laptop.get_by_role("button", name="Yes, forget them").click()
+    laptop.wait_for_selector('#mine[data-state="said"]')
+    assert laptop.locator("#mine-text").inner_text() == (
+        f"Forgotten: {count} drawings removed from the server.")
+    assert mine(server, person)["count"] == 0
+    laptop.reload()
+    laptop.wait_for_selector('#prediction[data-status="empty"]')
+    laptop.wait_for_timeout(300)
+    assert laptop.locator("#mine").is_hidden()  # nothing kept: nothing to say
