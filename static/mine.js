@@ -15,7 +15,6 @@ const keepButton = document.getElementById("forget-keep");
 
 const mine = {
   count: 0, // what the server keeps for this person, as far as the page knows
-  onChange: () => {}, // (count): the answer asks for corrections only when there are some
 };
 
 function show(state, text) {
@@ -32,7 +31,6 @@ function showCount() {
 
 function setCount(count) {
   mine.count = Math.max(0, count);
-  mine.onChange(mine.count);
 }
 
 // The person's count changed by `delta` (a drawing saved, +1; one undone, -1).
@@ -41,6 +39,7 @@ export function counted(delta) {
   showCount();
 }
 
+// Whether the server keeps drawings of this person (answer.js then reads with them).
 export function hasCorrections() {
   return mine.count > 0;
 }
@@ -83,9 +82,7 @@ async function readCount() {
   if (mineEl.dataset.state !== "said") showCount();
 }
 
-// onChange(count) follows every change of the count.
-export function startMine({ onChange }) {
-  mine.onChange = onChange;
+export function startMine() {
   forgetButton.addEventListener("click", ask);
   yesButton.addEventListener("click", forget);
   keepButton.addEventListener("click", () => {

@@ -109,9 +109,24 @@ def canvas_point(page, x, y):
     return box["x"] + x * box["width"], box["y"] + y * box["height"]
 
 
-def draw_with_mouse(page, strokes, steps=5):
+def square_on(page, strokes):
+    """Strokes in fractions of a square (a digit, as conftest.on_page gives it) -> canvas
+    fractions of the square in the middle of the canvas, as tall as the canvas: a digit keeps
+    its shape on a canvas wider than tall."""
+    box = page.locator("#canvas").bounding_box()
+    w, h = box["width"], box["height"]
+    side = min(w, h)
+    left, top = (w - side) / 2, (h - side) / 2
+    return [[((left + x * side) / w, (top + y * side) / h) for x, y in stroke]
+            for stroke in strokes]
+
+
+def draw_with_mouse(page, strokes, steps=5, square=True):
     """Mouse strokes through the points, with `steps` moves per straight piece (one per piece
-    when the points are already dense, as a drawn curve's are)."""
+    when the points are already dense, as a drawn curve's are). square: the points are in a
+    square's fractions (square_on), else in the canvas's."""
+    if square:
+        strokes = square_on(page, strokes)
     for stroke in strokes:
         page.mouse.move(*canvas_point(page, *stroke[0]))
         page.mouse.down()
@@ -120,8 +135,10 @@ def draw_with_mouse(page, strokes, steps=5):
         page.mouse.up()
 
 
-def draw_with_finger(page, strokes, steps=4):
+def draw_with_finger(page, strokes, steps=4, square=True):
     """Touch events through CDP: the page receives pointer events with pointerType "touch"."""
+    if square:
+        strokes = square_on(page, strokes)
     cdp = page.context.new_cdp_session(page)
 
     def touch(kind, x, y):
@@ -188,18 +205,21 @@ def test_digit_drawn_with_the_mouse_is_read(laptop, digit):
 
 
 def test_the_page_sends_the_strokes_it_recorded(laptop):
-    draw_with_mouse(laptop, DIGITS[4][:1])  # asks for a prediction of the first stroke ...
-    answer(laptop)
-    with laptop.expect_request("**/api/predict") as sent:
+    draw_with_mouse(laptop, DIGITS[4][:1])  # asks for a reading of the first stroke ...
+    laptop.wait_for_selector('#prediction[data-status="done"]')  # (not a digit, on its own)
+    with laptop.expect_request("**/api/read") as sent:
         draw_with_mouse(laptop, DIGITS[4][1:])  # ... and again with both
     body = sent.value.post_data_json
     assert set(body) == {"strokes", "pen", "person"}
     assert len(body["strokes"]) == 2  # the 4's two strokes, in drawing order
-    width = laptop.locator("#canvas").bounding_box()["width"]
-    (x0, y0), (x1, y1) = DIGITS[4][1][0], DIGITS[4][1][-1]  # the second stroke's ends
-    assert body["strokes"][1][0] == pytest.approx([x0 * width, y0 * width], abs=1.5)
-    assert body["strokes"][1][-1] == pytest.approx([x1 * width, y1 * width], abs=1.5)
-    assert body["pen"] == pytest.approx(0.055 * width, abs=0.02)  # the medium pen, CSS px
+    box = laptop.locator("#canvas").bounding_box()
+    width, height = box["width"], box["height"]
+    second = square_on(laptop, DIGITS[4][1:])[0]
+    (x0, y0), (x1, y1) = second[0], second[-1]  # the second stroke's ends
+    assert body["strokes"][1][0] == pytest.approx([x0 * width, y0 * height], abs=1.5)
+    assert body["strokes"][1][-1] == pytest.approx([x1 * width, y1 * height], abs=1.5)
+    side = min(width, height)  # the pen is a fraction of the shorter side
+    assert body["pen"] == pytest.approx(0.055 * side, abs=0.02)  # the medium pen, CSS px
     assert answer(laptop) == 4
 
 
@@ -245,7 +265,12 @@ def test_page_never_scrolls_sideways_and_keeps_every_control_on_screen(open_page
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width, selector
     canvas = page.locator("#canvas").bounding_box()
-    assert abs(canvas["width"] - canvas["height"]) < 1 and canvas["width"] >= 200  # square
+    aspect = canvas["width"] / canvas["height"]
+    assert canvas["height"] >= 200 and 1 - 0.01 <= aspect <= 1.5 + 0.01
+    if width > height:
+        assert aspect > 1.4  # wider than tall: room for a number
+    else:
+        assert aspect < 1.01  # an upright phone or tablet: square, for one digit at a time
 
 
 # ------------------------------------------------------------------------------ coordinates
@@ -256,7 +281,7 @@ def test_ink_lands_under_the_pointer_when_the_page_is_scrolled(open_page):
     page.evaluate("document.body.style.paddingTop = '700px'")  # CSSOM: the CSP allows it
     page.evaluate("window.scrollTo(0, 500)")
     assert page.evaluate("window.scrollY") == 500
-    draw_with_mouse(page, [[(0.25, 0.30), (0.25, 0.40)]])
+    draw_with_mouse(page, [[(0.25, 0.30), (0.25, 0.40)]], square=False)
     x, y, _ = ink_stats(page)
     assert abs(x - 0.25) < 0.01 and abs(y - 0.35) < 0.01
 
@@ -270,7 +295,7 @@ def test_ink_lands_under_the_pointer_when_css_scales_the_canvas(laptop, style):
     laptop.evaluate("(style) => Object.assign(document.querySelector('.paper').style, style)",
                     style)
     laptop.wait_for_timeout(100)  # let the ResizeObserver resize the backing store
-    draw_with_mouse(laptop, [[(0.70, 0.60), (0.80, 0.60)]])
+    draw_with_mouse(laptop, [[(0.70, 0.60), (0.80, 0.60)]], square=False)
     x, y, _ = ink_stats(laptop)
     assert abs(x - 0.75) < 0.01 and abs(y - 0.60) < 0.01
 
@@ -280,7 +305,7 @@ def test_high_dpi_canvas_has_a_sharp_backing_store_and_ink_in_place(open_page):
     css_width, backing_width = page.evaluate(
         "[document.getElementById('canvas').clientWidth, document.getElementById('canvas').width]")
     assert backing_width == round(2 * css_width)
-    draw_with_mouse(page, [[(0.30, 0.70), (0.40, 0.70)]])
+    draw_with_mouse(page, [[(0.30, 0.70), (0.40, 0.70)]], square=False)
     x, y, _ = ink_stats(page)
     assert abs(x - 0.35) < 0.01 and abs(y - 0.70) < 0.01
 
@@ -325,7 +350,7 @@ def test_predict_on_an_empty_canvas_says_to_draw_first(laptop):
 
 def test_only_the_answer_to_the_latest_drawing_is_shown(laptop):
     held = []
-    laptop.route("**/api/predict", lambda route: held.append(route) if not held
+    laptop.route("**/api/read", lambda route: held.append(route) if not held
                  else route.continue_())
     draw_with_mouse(laptop, DIGITS[1])  # its request is held back
     laptop.wait_for_timeout(200)
@@ -333,7 +358,7 @@ def test_only_the_answer_to_the_latest_drawing_is_shown(laptop):
     laptop.click("#clear")
     draw_with_mouse(laptop, DIGITS[0])
     assert answer(laptop) == 0
-    with laptop.expect_response("**/api/predict"):
+    with laptop.expect_response("**/api/read"):
         held[0].continue_()  # the stale answer for the "1" arrives last
     laptop.wait_for_timeout(200)
     assert laptop.locator("#prediction").inner_text() == "0"
@@ -347,8 +372,10 @@ def test_the_not_sure_level_is_the_served_models_own(browser, server):
     page.route("**/api/health", lambda route: route.fulfill(
         json={**health, "unsure_below": 0.75}))
     seventy = [0.0] * 7 + [0.7, 0.0, 0.3]  # 70%: sure at the default 0.6, not sure at 0.75
-    page.route("**/api/predict", lambda route: route.fulfill(
-        json={"digit": 7, "probabilities": seventy, "input": [[0.0] * 28] * 28}))
+    page.route("**/api/read", lambda route: route.fulfill(json={
+        "number": "7", "not_a_digit": False, "digits": [{
+            "digit": 7, "probabilities": seventy, "input": [[0.0] * 28] * 28,
+            "box": [0, 0, 10, 10], "strokes": [0]}]}))
     with page.expect_response("**/api/health"):
         page.goto(server + "/")
     draw_with_mouse(page, DIGITS[7])
@@ -358,14 +385,14 @@ def test_the_not_sure_level_is_the_served_models_own(browser, server):
 
 
 def test_server_errors_and_network_failures_are_explained(laptop):
-    laptop.route("**/api/predict", lambda route: route.fulfill(
+    laptop.route("**/api/read", lambda route: route.fulfill(
         status=413, content_type="application/json",
         body='{"error": "The request body is larger than 2 MiB."}'))
     draw_with_mouse(laptop, DIGITS[7])
     laptop.wait_for_selector('#prediction[data-status="error"]')
     assert "larger than 2 MiB" in laptop.locator("#message").inner_text()
-    laptop.unroute("**/api/predict")
-    laptop.route("**/api/predict", lambda route: route.abort())
+    laptop.unroute("**/api/read")
+    laptop.route("**/api/read", lambda route: route.abort())
     laptop.click("#predict")
     laptop.wait_for_selector('#prediction[data-status="error"]')
     assert "reach the server" in laptop.locator("#message").inner_text()
@@ -382,7 +409,8 @@ def test_page_loads_nothing_from_other_hosts(browser, server):
     page.screenshot(path=str(ARTIFACTS / "test_page_loads_nothing_from_other_hosts-laptop.png"))
     context.close()
     assert urls and all(url.startswith(server) for url in urls), urls
-    for module in ["main", "drawing", "answer", "corrections", "inside", "server"]:
+    for module in ["main", "drawing", "answer", "number", "corrections", "mine", "inside",
+                   "server"]:
         assert any(url.endswith(f"/static/{module}.js") for url in urls), module
 
 
