@@ -134,6 +134,7 @@ function showReading(reading) {
   answer.reading = reading;
   answer.chosen = same ? Math.min(answer.chosen, reading.digits.length - 1) : 0;
   predictionEl.textContent = reading.number;
+  predictionEl.style.setProperty("--chars", String(Math.max(1, reading.number.length)));
   if (reading.digits.length === 0) {
     messageEl.textContent = "That doesn't look like a digit. Try drawing it again?";
     resultEl.classList.remove("unsure");
