@@ -4,7 +4,8 @@ box over each digit; one digit tapped, then corrected alone.
 
 The digits are a UNIPEN *train* writer's own (a test needs real strokes, not the test writers
 kept for measuring), placed as a person writes a number: the same height, a small gap between
-digits, in the middle of the canvas.
+digits, in the middle of the canvas (scripts.page_screenshots.side_by_side, which the docs'
+screenshots use too).
 
     pytest -m browser tests/test_browser_numbers.py
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 import urllib.request
 
-import numpy as np
 import pytest
 from test_browser import (  # noqa: F401  (fixtures, used by name)
     LAPTOP,
@@ -27,29 +27,11 @@ from test_browser import (  # noqa: F401  (fixtures, used by name)
     server,
 )
 
+from scripts.page_screenshots import side_by_side
 from training.unipen import load_unipen
 
 pytestmark = pytest.mark.browser
 ANSWER_TIMEOUT_MS = 20_000
-
-
-def side_by_side(digits, width: float, height: float) -> list[list[tuple[float, float]]]:
-    """Digits' strokes (any units, y down) written left to right on a width x height canvas,
-    in canvas fractions: each digit 50% of the canvas tall, a gap of a third of that between
-    them, the whole centred (and made smaller if it would not fit in 90% of the width)."""
-    tall = 0.5 * height
-    placed, x = [], 0.0
-    for strokes in digits:
-        points = np.concatenate([np.asarray(s, dtype=float) for s in strokes])
-        low, extent = points.min(axis=0), np.ptp(points, axis=0)
-        scale = tall / max(extent[1], 1e-9)
-        placed.append([(np.asarray(s, dtype=float) - low) * scale + [x, 0] for s in strokes])
-        x += extent[0] * scale + tall / 3
-    total = x - tall / 3
-    shrink = min(1.0, 0.9 * width / total)
-    left, top = (width - total * shrink) / 2, (height - tall * shrink) / 2
-    return [[((left + px * shrink) / width, (top + py * shrink) / height) for px, py in stroke]
-            for strokes in placed for stroke in strokes]
 
 
 def api_read(server_url: str, strokes, width: float, height: float) -> dict:
