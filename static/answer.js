@@ -80,7 +80,22 @@ function isReading(reply) {
 }
 
 // Each digit read again with the person's corrections; the number follows what they changed.
+// A drawing read as no digit is read whole: the person may have labelled one like it.
 async function withCorrections(reply, turn) {
+  if (reply.digits.length === 0) {
+    const { strokes } = strokesPayload();
+    const { response, answer: mine } = await postJson("/api/predict",
+      { ...strokesPayload(), person: personId() });
+    if (!isLatestTurn(turn) || !response.ok || !mine || !mine.adapted) return;
+    const points = strokes.flat();
+    const xs = points.map(([x]) => x);
+    const ys = points.map(([, y]) => y);
+    reply.digits = [{ digit: mine.digit, probabilities: mine.probabilities, input: mine.input,
+      box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)],
+      strokes: strokes.map((_, i) => i), adapted: true }];
+    reply.number = String(mine.digit);
+    return;
+  }
   const asked = reply.digits.map((item) => postJson("/api/predict",
     { ...strokesPayload(item.strokes), person: personId() }));
   const answers = await Promise.all(asked);
@@ -142,7 +157,8 @@ function showReading(reading) {
     showBars(null);
     showSeen(null);
     hideDigits();
-    answer.onShown(null);
+    const all = strokesPayload().strokes.map((_, i) => i); // if it is a digit, the person says
+    answer.onShown({ digit: null, strokes: all, adapted: false, key: `${reading.key}#${all}` });
     setStatus("done");
     return;
   }
@@ -240,7 +256,8 @@ async function readUnsureLevel() {
 }
 
 // onShown({digit, strokes, adapted, key}) follows every digit shown (key names the digit's
-// strokes in this drawing), onShown(null) every emptied answer and every non-digit.
+// strokes in this drawing; digit null for a drawing read as no digit), onShown(null) every
+// emptied answer.
 export function startAnswer({ onShown }) {
   answer.onShown = onShown;
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => showSeen(seen.input));

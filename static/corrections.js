@@ -41,7 +41,8 @@ function setTeachState(state, question) {
   teachQuestion.textContent = question;
   const open = state === "ask" || state === "error";
   const saved = teaching.piece && teaching.saved.get(teaching.piece.key);
-  confirmButton.disabled = !open || teaching.piece === null;
+  confirmButton.disabled = !open || teaching.piece === null || teaching.piece.digit === null;
+  confirmButton.hidden = teaching.piece !== null && teaching.piece.digit === null;
   digitButtons.forEach((button, d) => {
     button.disabled = !open;
     button.setAttribute("aria-pressed", String(state === "saved" && d === (saved ? saved.label : -1)));
@@ -65,6 +66,11 @@ export function offerCorrection(piece) {
     return;
   }
   const digit = piece.digit;
+  if (digit === null) { // read as no digit: the person may still say which digit it is
+    setTeachState("ask", teaching.note + "If it is a digit, pick it:");
+    teaching.note = "";
+    return;
+  }
   confirmButton.textContent = `Yes, ${aDigit(digit)}`; // its name too: what is seen is what is said
   setTeachState("ask", teaching.note + (piece.adapted
     ? `Read as ${aDigit(digit)} from your corrections. Right?`
@@ -87,8 +93,9 @@ async function teach(label) {
   let response = null;
   let answer = null;
   try {
+    const predicted = piece.digit === null ? {} : { predicted: piece.digit };
     ({ response, answer } = await postJson("/api/drawings", {
-      ...strokesPayload(piece.strokes), label, predicted: piece.digit, person: personId() }));
+      ...strokesPayload(piece.strokes), label, ...predicted, person: personId() }));
   } catch (err) {
     // the server was not reached: response stays null, and that is said below
   } finally {

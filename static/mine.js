@@ -18,7 +18,7 @@ const mine = {
 };
 
 function show(state, text) {
-  mineEl.dataset.state = state; // "count", "ask" (forget them?), "said" (a sentence only)
+  mineEl.dataset.state = state; // "count", "ask" (forget them?), "forgetting", "said"
   mineEl.hidden = state === "count" && mine.count === 0;
   textEl.textContent = text;
   forgetButton.hidden = state !== "count";
@@ -52,7 +52,7 @@ function ask() {
 }
 
 async function forget() {
-  show("said", "Forgetting them…");
+  show("forgetting", "Forgetting them…");
   let response = null;
   let answer = null;
   try {

@@ -19,7 +19,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from conftest import SEVEN, in_box, misread_pair, on_page, start_server, stop_server
+from conftest import SEVEN, dense, in_box, misread_pair, on_page, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +36,8 @@ ANSWER_TIMEOUT_MS = 20_000  # a generous ceiling for a loaded machine; not a spe
 
 
 DIGITS = {digit: on_page(digit) for digit in (1, 7, 0, 4)}  # canvas fractions (conftest)
+# a zigzag: no digit at all (/api/read's not_a_digit)
+ZIGZAG = [dense([(0.2 + 0.075 * i, 0.3 if i % 2 == 0 else 0.7) for i in range(9)], 0.01)]
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -396,6 +398,24 @@ def test_server_errors_and_network_failures_are_explained(laptop):
     laptop.click("#predict")
     laptop.wait_for_selector('#prediction[data-status="error"]')
     assert "reach the server" in laptop.locator("#message").inner_text()
+
+
+def test_a_drawing_that_is_no_digit_says_so_and_can_still_be_labelled(laptop, server):
+    draw_with_mouse(laptop, ZIGZAG)
+    laptop.wait_for_selector('#prediction[data-status="done"]', timeout=ANSWER_TIMEOUT_MS)
+    assert laptop.locator("#prediction").inner_text() == ""  # no confident number
+    assert laptop.locator("#message").inner_text().startswith("That doesn't look like a digit")
+    assert laptop.locator("#probabilities .bar.best").count() == 0
+    assert laptop.locator("#boxes .box").count() == 0
+    assert laptop.locator("#teach-question").inner_text() == "If it is a digit, pick it:"
+    assert laptop.locator("#confirm").is_hidden()  # no "Yes": there is no answer to agree with
+    with laptop.expect_request("**/api/drawings") as sent:
+        laptop.click('#teach-digits button[data-label="7"]')
+    laptop.wait_for_selector('#teach[data-state="saved"]')
+    body = sent.value.post_data_json
+    assert body["label"] == 7 and "predicted" not in body and len(body["strokes"]) == 1
+    kept = mine(server, laptop.evaluate("localStorage.getItem('person')"))
+    assert [d["label"] for d in kept["drawings"]] == [7]
 
 
 def test_page_loads_nothing_from_other_hosts(browser, server):

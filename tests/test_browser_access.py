@@ -26,6 +26,7 @@ from test_browser import (
     DIGITS,
     LAPTOP,
     PHONE,
+    ZIGZAG,
     answer,
     draw_with_finger,
     draw_with_mouse,
@@ -50,8 +51,6 @@ LANDSCAPE = {"viewport": {"width": 844, "height": 390}, "device_scale_factor": 3
 _t = np.linspace(0, 2 * np.pi, 80)
 _figure_eight = [list(zip(0.5 + 0.24 * np.sin(2 * _t), 0.5 - 0.5 * np.cos(_t), strict=True))]
 EIGHT = [dense(stroke, 0.01) for stroke in in_box(_figure_eight, 0.18, 0.15, 0.64)]  # one stroke
-# a zigzag: no digit at all
-ZIGZAG = [dense([(0.2 + 0.075 * i, 0.3 if i % 2 == 0 else 0.7) for i in range(9)], 0.01)]
 
 
 # ------------------------------------------------------------------------------ axe-core
