@@ -610,6 +610,34 @@ def test_a_correction_can_be_undone_and_the_server_no_longer_keeps_it(laptop, se
     assert laptop.locator("#mine-text").inner_text() == f"Your corrections: {before}"
 
 
+def test_undo_goes_after_a_few_seconds_but_not_from_under_the_focus(browser, server):
+    context = browser.new_context(**LAPTOP)
+    page = context.new_page()
+    page.clock.install()  # the page's timers, moved on by the test
+    try:
+        page.goto(server + "/")
+        page.wait_for_selector('#prediction[data-status="empty"]')
+        undo = page.locator("#undo-save")
+        for focused in (False, True):
+            page.keyboard.press("Escape")
+            draw_with_mouse(page, DIGITS[7])
+            assert answer(page) == 7
+            page.click("#confirm")
+            page.wait_for_selector('#teach[data-state="saved"]')
+            assert undo.is_visible()
+            page.mouse.move(5, 5)  # the pointer away: on the button, it would keep it
+            if focused:
+                undo.focus()  # someone on their way to it keeps it
+            page.clock.fast_forward(9000)
+            page.wait_for_timeout(100)
+            assert undo.is_visible() == focused
+        page.locator("#clear").focus()  # and once they leave it, it goes
+        page.wait_for_timeout(100)
+        assert undo.is_hidden()
+    finally:
+        context.close()
+
+
 def test_forget_them_removes_all_of_the_persons_drawings_and_says_how_many(laptop, server):
     person = laptop.evaluate("localStorage.getItem('person')")
     for digit in (7, 1):
