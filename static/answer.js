@@ -48,7 +48,9 @@ export async function predict() {
   try {
     ({ response, answer: reply } = await postJson("/api/read",
       { ...strokesPayload(), person: personId() }));
-    if (response.ok && isReading(reply) && hasCorrections()) await withCorrections(reply, turn);
+    if (response.ok && isReading(reply) && hasCorrections()) {
+      await withCorrections(reply, turn).catch(() => {}); // not reached: the plain reading stands
+    }
   } catch (err) {
     if (!isLatestTurn(turn)) return;
     const slow = err && (err.name === "TimeoutError" || err.name === "AbortError");

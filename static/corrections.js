@@ -101,15 +101,18 @@ async function teach(label) {
   } finally {
     teaching.sending = false;
   }
+  const kept = response !== null && response.ok;
+  if (kept) { // kept, even if the drawing changed meanwhile: counted, and it can be undone
+    counted(1);
+    offerUndo(answer && Number.isInteger(answer.id) ? answer.id : null, piece.key);
+  }
   if (drawingKey() !== drawing) return; // drawn on or cleared meanwhile
-  if (!response || !response.ok) {
+  if (!kept) {
     const said = errorSentence(answer) || "the server could not be reached.";
     if (teaching.piece === piece) setTeachState("error", `Not saved: ${said} Try again?`);
     return;
   }
   teaching.saved.set(piece.key, { label, predicted: piece.digit });
-  counted(1);
-  offerUndo(answer && Number.isInteger(answer.id) ? answer.id : null, piece.key);
   if (teaching.piece === piece) setTeachState("saved", `Saved as ${aDigit(label)}. Thank you!`);
   if (label !== piece.digit) teaching.readAgain(); // show what this person will get from now on
 }
@@ -163,12 +166,23 @@ async function undoSave() {
   if (teaching.piece !== null && teaching.piece.key === teaching.savedKey) {
     teaching.note = "Undone. "; // said with the next question, once the drawing is read again
     setTeachState("ask", "Undone. Reading it again…");
-    confirmButton.focus(); // the button went; the focus goes to the next likely step
+    focusNextStep();
     teaching.readAgain(); // read without that drawing
+  } else if (teaching.piece !== null) { // another drawing or digit is on screen: it stays
+    offerCorrection(teaching.piece);
+    teaching.note = "";
+    teachQuestion.textContent = `Undone: that drawing is no longer kept. ${teachQuestion.textContent}`;
+    focusNextStep();
   } else {
-    setTeachState(teaching.piece === null ? "idle" : "ask", "Undone: that drawing is no longer kept.");
-    if (teaching.piece !== null) confirmButton.focus();
+    setTeachState("idle", "Undone: that drawing is no longer kept.");
   }
+}
+
+// The Undo button went from under the focus: "Yes" takes it, or the first digit, or the canvas's
+// nearest control.
+function focusNextStep() {
+  const next = [confirmButton, ...digitButtons].find((b) => !b.hidden && !b.disabled);
+  (next || document.getElementById("predict")).focus();
 }
 
 function onTeachKey(event) {
