@@ -131,6 +131,7 @@ def test_axe_finds_nothing_serious_with_a_number_or_not_a_digit(
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"axe-number-{mode}.png"), full_page=True)
         page.click("#clear")
+        page.evaluate("window.scrollTo(0, 0)")  # choosing scrolled a phone to the digits' row
         draw(page, ZIGZAG)
         page.wait_for_selector('.result[data-reading="not-a-digit"]', timeout=20_000)
         assert "doesn't look like a digit" in page.locator("#message").inner_text()
