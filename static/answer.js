@@ -1,11 +1,20 @@
-/* answer.js: ask the server what the drawing is, and show the answer: the digit, a sentence,
-   the ten probability bars and the 28 x 28 image the network saw (server.js: the contract).
+/* answer.js: ask the server what the drawing is (POST /api/read: one digit or a number), and
+   show the answer: the number, a sentence, and for the chosen digit its ten probability bars
+   and the 28 x 28 image the network saw (server.js: the contract). With 2+ digits, number.js
+   draws their boxes and lets the person choose one; the corrections and Look inside follow
+   the chosen digit. A person with corrections kept also gets each digit read with them
+   (POST /api/predict with that digit's strokes and the person's id), as /api/read reads
+   for everyone.
 
-   #prediction's data-status (empty, pending, done, error) is set last, after the text, so a
-   script waiting for "done" reads the answer; the Look inside panel follows it too.
+   #prediction's text is the digit, or the number when several were drawn ("" for a drawing
+   that is not a digit); its data-status (empty, pending, done, error) is set last, after the
+   text, so a script waiting for "done" reads the answer; the Look inside panel follows it too.
 */
 
-import { hasInk, isDrawing, isLatestTurn, newTurn, strokesPayload } from "./drawing.js";
+import { canvasSize, drawingKey, hasInk, isDrawing, isLatestTurn, newTurn,
+  strokesPayload } from "./drawing.js";
+import { hasCorrections } from "./mine.js";
+import { digitAt, hideDigits, showDigits } from "./number.js";
 import { getJson, personId, postJson, serverError } from "./server.js";
 
 const predictionEl = document.getElementById("prediction");
@@ -19,7 +28,9 @@ const answer = {
   // Under this top probability the page says "not sure" and shows two. The server's model
   // carries its own level, set from real writers' digits by train.py; /api/health tells it.
   unsureBelow: 0.6,
-  onShown: () => {}, // (digit or null, adapted): the corrections follow each answer
+  reading: null, // the reading shown: {key, number, digits, size}, or null
+  chosen: 0, // the index of the chosen digit in reading.digits
+  onShown: () => {}, // ({digit, strokes, adapted, key} or null): the corrections follow
 };
 
 export async function predict() {
@@ -30,11 +41,16 @@ export async function predict() {
     return;
   }
   setStatus("pending");
+  const key = drawingKey();
+  const size = canvasSize(); // the units of the strokes sent, and so of the boxes back
   let response;
   let reply;
   try {
-    ({ response, answer: reply } = await postJson("/api/predict",
+    ({ response, answer: reply } = await postJson("/api/read",
       { ...strokesPayload(), person: personId() }));
+    if (response.ok && isReading(reply) && hasCorrections()) {
+      await withCorrections(reply, turn).catch(() => {}); // not reached: the plain reading stands
+    }
   } catch (err) {
     if (!isLatestTurn(turn)) return;
     const slow = err && (err.name === "TimeoutError" || err.name === "AbortError");
@@ -46,17 +62,68 @@ export async function predict() {
   if (!isLatestTurn(turn)) return; // a newer drawing exists: this answer is stale
   if (!response.ok) {
     showError(serverError(response, reply));
-  } else if (!isAnswer(reply)) {
+  } else if (!isReading(reply)) {
     showError("The server's answer could not be read. Please reload the page.");
   } else {
-    showAnswer(reply);
+    showReading({ key, size, number: reply.number, digits: reply.digits });
   }
 }
 
-function isAnswer(reply) {
-  return reply !== null && Number.isInteger(reply.digit) &&
-    Array.isArray(reply.probabilities) && reply.probabilities.length === 10 &&
-    Array.isArray(reply.input) && reply.input.length === 28;
+function isDigit(item) {
+  return item !== null && typeof item === "object" && Number.isInteger(item.digit) &&
+    Array.isArray(item.probabilities) && item.probabilities.length === 10 &&
+    Array.isArray(item.input) && item.input.length === 28 &&
+    Array.isArray(item.box) && item.box.length === 4 && Array.isArray(item.strokes);
+}
+
+function isReading(reply) {
+  return reply !== null && typeof reply.number === "string" && Array.isArray(reply.digits) &&
+    reply.digits.every(isDigit) && typeof reply.not_a_digit === "boolean";
+}
+
+// Each digit read again with the person's corrections; the number follows what they changed.
+// A drawing read as no digit is read whole: the person may have labelled one like it.
+async function withCorrections(reply, turn) {
+  if (reply.digits.length === 0) {
+    const { strokes } = strokesPayload();
+    const { response, answer: mine } = await postJson("/api/predict",
+      { ...strokesPayload(), person: personId() });
+    if (!isLatestTurn(turn) || !response.ok || !mine || !mine.adapted) return;
+    const points = strokes.flat();
+    const xs = points.map(([x]) => x);
+    const ys = points.map(([, y]) => y);
+    reply.digits = [{ digit: mine.digit, probabilities: mine.probabilities, input: mine.input,
+      box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)],
+      strokes: strokes.map((_, i) => i), adapted: true }];
+    reply.number = String(mine.digit);
+    return;
+  }
+  const asked = reply.digits.map((item) => postJson("/api/predict",
+    { ...strokesPayload(item.strokes), person: personId() }));
+  const answers = await Promise.all(asked);
+  if (!isLatestTurn(turn)) return;
+  answers.forEach(({ response, answer: mine }, i) => {
+    if (!response.ok || !mine || !mine.adapted || !Array.isArray(mine.probabilities)) return;
+    Object.assign(reply.digits[i], { digit: mine.digit, probabilities: mine.probabilities,
+      adapted: true });
+  });
+  let i = 0;
+  reply.number = reply.number.replace(/[0-9]/g, () => String(reply.digits[i++].digit));
+}
+
+// A tap at canvas fractions [x, y]: true when it chose a digit of the reading on screen.
+export function tapDigit(point) {
+  const reading = answer.reading;
+  if (!reading || reading.key !== drawingKey() || reading.digits.length < 2) return false;
+  const index = digitAt(point);
+  if (index < 0) return false;
+  choose(index);
+  return true;
+}
+
+function choose(index) {
+  answer.chosen = index;
+  showChosen();
 }
 
 // ------------------------------------------------------------------------------ showing it
@@ -77,28 +144,70 @@ export function setStatus(status) {
   resultEl.dataset.status = status;
 }
 
-function showAnswer({ digit, probabilities, input, adapted }) {
+function showReading(reading) {
+  const previous = answer.reading;
+  const same = previous && previous.key === reading.key &&
+    previous.digits.length === reading.digits.length; // read again: keep the chosen digit
+  answer.reading = reading;
+  answer.chosen = same ? Math.min(answer.chosen, reading.digits.length - 1) : 0;
+  predictionEl.textContent = reading.number;
+  predictionEl.style.setProperty("--chars", String(Math.max(1, reading.number.length)));
+  if (reading.digits.length === 0) {
+    messageEl.textContent = "That doesn't look like a digit. Try drawing it again?";
+    resultEl.classList.remove("unsure");
+    resultEl.dataset.reading = "not-a-digit";
+    showBars(null);
+    showSeen(null);
+    hideDigits();
+    const all = strokesPayload().strokes.map((_, i) => i); // if it is a digit, the person says
+    answer.onShown({ digit: null, strokes: all, adapted: false, key: `${reading.key}#${all}` });
+    setStatus("done");
+    return;
+  }
+  resultEl.dataset.reading = reading.digits.length > 1 ? "number" : "digit";
+  showChosen();
+}
+
+// The chosen digit of the reading on screen: its sentence, bars, 28 x 28 and box.
+function showChosen() {
+  const { key, digits, size } = answer.reading;
+  const index = answer.chosen;
+  const { digit, probabilities, input, strokes, adapted } = digits[index];
   const ranked = probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
   const [[p1, d1], [p2, d2]] = ranked;
   const unsure = p1 < answer.unsureBelow;
-  predictionEl.textContent = String(digit);
-  messageEl.textContent = unsure
+  const sentence = unsure
     ? `Not sure: ${aDigit(d1)} (${percent(p1)}) or ${aDigit(d2)} (${percent(p2)})?`
     : `It looks like ${aDigit(d1)} (${p1 >= 0.995 && p1 < 1 ? "over 99%" : percent(p1)} sure).`;
+  messageEl.textContent = digits.length > 1 // "Digit 2 of 3: it looks like a 0 (98% sure)."
+    ? `Digit ${index + 1} of ${digits.length}: ${sentence[0].toLowerCase()}${sentence.slice(1)}`
+    : sentence;
   resultEl.classList.toggle("unsure", unsure);
   showBars(probabilities, digit);
   showSeen(input);
-  answer.onShown(digit, adapted);
-  setStatus("done");
+  if (digits.length > 1) showDigits(digits, index, size, choose);
+  else hideDigits();
+  answer.onShown({ digit, strokes, adapted: Boolean(adapted), key: `${key}#${strokes.join(",")}` });
+  setStatus("done"); // again for a newly chosen digit: Look inside follows the status
+}
+
+// The strokes of the chosen digit (indices), or null for the whole drawing.
+export function chosenStrokes() {
+  const reading = answer.reading;
+  if (!reading || reading.key !== drawingKey() || reading.digits.length === 0) return null;
+  return reading.digits[answer.chosen].strokes;
 }
 
 function showNoResult(message, status) {
+  answer.reading = null;
+  hideDigits();
+  delete resultEl.dataset.reading;
   predictionEl.textContent = "";
   messageEl.textContent = message;
   resultEl.classList.remove("unsure");
   showBars(null);
   showSeen(null);
-  answer.onShown(null, false);
+  answer.onShown(null);
   setStatus(status);
 }
 
@@ -148,7 +257,9 @@ async function readUnsureLevel() {
   // else keep the default: the page works the same, with the 0.6 level
 }
 
-// onShown(digit, adapted) follows every answer shown, onShown(null) every emptied one.
+// onShown({digit, strokes, adapted, key}) follows every digit shown (key names the digit's
+// strokes in this drawing; digit null for a drawing read as no digit), onShown(null) every
+// emptied answer.
 export function startAnswer({ onShown }) {
   answer.onShown = onShown;
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => showSeen(seen.input));

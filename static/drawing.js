@@ -3,12 +3,19 @@
    A stroke's points are kept as fractions (0..1) of the canvas's displayed size, read from
    getBoundingClientRect(), so they are right when CSS scales the canvas, when the page is
    scrolled and on high-DPI screens. The on-screen backing store is the CSS size times
-   devicePixelRatio; pen widths are fractions of the canvas width, so they scale with it.
-   What is sent to the server is strokesPayload() (server.js states that contract).
+   devicePixelRatio; pen widths are fractions of the canvas's shorter side (its height on a
+   wide canvas), so they scale with it. What is sent to the server is strokesPayload()
+   (server.js states that contract).
+
+   A tap (a stroke that barely moved, quickly lifted) is first offered to onTap: when it
+   chooses a digit of the number on screen (number.js), it is not ink.
 */
 
-// fraction of the canvas width; digits/canvas.py has the same table (a test holds them equal)
+// fraction of the canvas's shorter side; digits/canvas.py has the same table (a test holds
+// them equal)
 const PEN_WIDTHS = { thin: 0.03, medium: 0.055, thick: 0.09 };
+const TAP_MOVE = 0.015; // at most this far (fraction of the shorter side) ...
+const TAP_MS = 350; // ... and this long: a tap, not a dot drawn with care
 
 const canvas = document.getElementById("canvas");
 const ctx = canvas.getContext("2d");
@@ -19,10 +26,12 @@ const state = {
   drawing: null, // the stroke under the active pointer, also the last item of strokes
   pointerId: null, // one pointer draws at a time: a second finger is ignored
   pen: "medium",
+  downAt: 0, // when the active stroke began (performance.now())
   turn: 0, // bumped by every change and every request: only the latest answer is shown
   frame: 0, // pending requestAnimationFrame id
   onStrokeStart: () => {},
   onStrokeEnd: () => {},
+  onTap: () => false, // ([x, y] in canvas fractions): true when the tap was taken
 };
 
 // ------------------------------------------------------------------------------ turns
@@ -56,14 +65,25 @@ export function drawingKey() {
   return JSON.stringify(state.strokes);
 }
 
-export function strokesPayload() {
-  // Points and pen in CSS pixels of the canvas, rounded to 0.01 px (server.js, the contract).
+// The canvas's CSS size [width, height]: the units of strokesPayload(), and of the boxes back.
+export function canvasSize() {
   const width = canvas.clientWidth || 1;
-  const height = canvas.clientHeight || width;
+  return [width, canvas.clientHeight || width];
+}
+
+function shorterSide(width, height) {
+  return Math.min(width, height);
+}
+
+// The strokes (all of them, or those at `indices`) and the pen, as the server takes them.
+export function strokesPayload(indices = null) {
+  // Points and pen in CSS pixels of the canvas, rounded to 0.01 px (server.js, the contract).
+  const [width, height] = canvasSize();
   const round = (v) => Math.round(v * 100) / 100;
+  const strokes = indices ? indices.map((i) => state.strokes[i]).filter(Boolean) : state.strokes;
   return {
-    strokes: state.strokes.map((stroke) => stroke.points.map(([x, y]) => [round(x * width), round(y * height)])),
-    pen: round(Math.max(...state.strokes.map((stroke) => stroke.width)) * width),
+    strokes: strokes.map((stroke) => stroke.points.map(([x, y]) => [round(x * width), round(y * height)])),
+    pen: round(Math.max(...strokes.map((stroke) => stroke.width)) * shorterSide(width, height)),
   };
 }
 
@@ -71,7 +91,7 @@ export function strokesPayload() {
 
 function drawStroke(context, stroke, width, height) {
   const points = stroke.points.map(([x, y]) => [x * width, y * height]);
-  const lineWidth = stroke.width * width;
+  const lineWidth = stroke.width * shorterSide(width, height);
   const [x0, y0] = points[0];
   const isDot = points.every(([x, y]) => x === x0 && y === y0);
   if (isDot) {
@@ -154,6 +174,7 @@ function onPointerDown(event) {
   state.pointerId = event.pointerId;
   state.drawing = { width: PEN_WIDTHS[state.pen], points: [pointFromEvent(event, canvas.getBoundingClientRect())] };
   state.strokes.push(state.drawing);
+  state.downAt = performance.now();
   newTurn(); // an answer still on its way is for an older drawing
   state.onStrokeStart();
   scheduleRender();
@@ -170,10 +191,28 @@ function onPointerMove(event) {
 function onPointerEnd(event) {
   if (event.pointerId !== state.pointerId) return;
   if (event.type === "pointerup") addPoint(pointFromEvent(event, canvas.getBoundingClientRect()));
+  const stroke = state.drawing;
   state.pointerId = null;
   state.drawing = null;
+  if (event.type === "pointerup" && isTap(stroke)) {
+    state.strokes.pop(); // offered as a tap first: not ink, if it is taken
+    if (state.onTap(stroke.points[0])) {
+      render();
+      return;
+    }
+    state.strokes.push(stroke);
+  }
   render();
   state.onStrokeEnd();
+}
+
+function isTap(stroke) {
+  const [width, height] = canvasSize();
+  const side = shorterSide(width, height);
+  const [x0, y0] = stroke.points[0];
+  const still = stroke.points.every(([x, y]) =>
+    Math.hypot((x - x0) * width, (y - y0) * height) <= TAP_MOVE * side);
+  return still && performance.now() - state.downAt <= TAP_MS;
 }
 
 // ------------------------------------------------------------------------------ commands
@@ -220,10 +259,12 @@ function savedPen() {
   }
 }
 
-// onStrokeStart(): a stroke began; onStrokeEnd(): the pen lifted.
-export function startDrawing({ onStrokeStart, onStrokeEnd }) {
+// onStrokeStart(): a stroke began; onStrokeEnd(): the pen lifted; onTap([x, y]): a tap, true
+// when it was taken (and so is not a stroke).
+export function startDrawing({ onStrokeStart, onStrokeEnd, onTap }) {
   state.onStrokeStart = onStrokeStart;
   state.onStrokeEnd = onStrokeEnd;
+  state.onTap = onTap;
   canvas.addEventListener("pointerdown", onPointerDown);
   canvas.addEventListener("pointermove", onPointerMove);
   canvas.addEventListener("pointerup", onPointerEnd);

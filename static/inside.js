@@ -1,10 +1,12 @@
 /* inside.js: the "Look inside" panel (#inside, a <details>). While it is open, each answer is
    followed by one POST /api/explain with the same strokes (web/explain.py says what comes
-   back: small PNGs as data URLs, about 20 KB in all). A closed panel costs nothing. The panel
-   follows #prediction's data-status rather than hooking into the other modules.
+   back: small PNGs as data URLs, about 20 KB in all): the strokes of the chosen digit when a
+   number was read (answer.js). A closed panel costs nothing. The panel follows #prediction's
+   data-status (set again when another digit is chosen) rather than hooking into the other
+   modules.
 */
 
-import { aDigit } from "./answer.js";
+import { aDigit, chosenStrokes } from "./answer.js";
 import { currentTurn, strokesPayload } from "./drawing.js";
 import { postJson, serverError } from "./server.js";
 
@@ -43,7 +45,7 @@ async function explainDrawing() {
   let response;
   let answer;
   try {
-    ({ response, answer } = await postJson("/api/explain", strokesPayload()));
+    ({ response, answer } = await postJson("/api/explain", strokesPayload(chosenStrokes())));
   } catch (err) {
     if (id === inside.latest) insideStatus("error", "Could not reach the server to look inside.");
     return;

@@ -1,8 +1,10 @@
 /* main.js: the page's one starting point. Each feature is a module of its own:
 
      drawing.js      the canvas, the pens and the strokes
-     answer.js       asking POST /api/predict and showing the digit, the bars, what it saw
-     corrections.js  "Yes, a 7" or the right digit, kept with POST /api/drawings
+     answer.js       asking POST /api/read and showing the number, the bars, what it saw
+     number.js       a number's digits: their boxes over the canvas, choosing one
+     corrections.js  "Yes, a 7" or the right digit, kept with POST /api/drawings; Undo
+     mine.js         "Your corrections: N · forget them"
      inside.js       the Look inside panel (POST /api/explain)
      server.js       requests, and the contract of what is sent and what comes back
 
@@ -10,10 +12,11 @@
    No build step: the browser loads these files as they are (type="module").
 */
 
-import { predict, setStatus, showEmpty, startAnswer } from "./answer.js";
+import { predict, setStatus, showEmpty, startAnswer, tapDigit } from "./answer.js";
 import { offerCorrection, startCorrections } from "./corrections.js";
 import { clearDrawing, hasInk, startDrawing, undoStroke } from "./drawing.js";
 import { startInside } from "./inside.js";
+import { startMine } from "./mine.js";
 
 function clearAll() {
   clearDrawing();
@@ -49,10 +52,11 @@ function onKeyDown(event) {
 }
 
 function start() {
-  startDrawing({ onStrokeStart: () => setStatus("pending"), onStrokeEnd: predict });
+  startDrawing({ onStrokeStart: () => setStatus("pending"), onStrokeEnd: predict, onTap: tapDigit });
   startInside(); // before the first answer, so the panel follows every status
   startCorrections({ readAgain: predict });
   startAnswer({ onShown: offerCorrection });
+  startMine(); // before the first answer: whether this person has corrections to read with
   document.getElementById("predict").addEventListener("click", () => predict());
   document.getElementById("clear").addEventListener("click", clearAll);
   document.getElementById("undo").addEventListener("click", undo);

@@ -12,6 +12,10 @@
    - Back from /api/predict: "digit", "probabilities" (10 floats) and "input", the 28 x 28
      image the network saw, in MNIST polarity: 1.0 = ink, 0.0 = paper. The page shows it as ink
      on paper, like the drawing.
+   - A person's own drawings: GET /api/drawings/mine ({"count": N, ...}), DELETE
+     /api/drawings/<id> (undo one, {"deleted": 1}) and DELETE /api/drawings/mine (forget them
+     all, {"deleted": N}), with personId() in the X-Person header (asMine below): the id is the
+     only key, and it never goes in a URL.
 */
 
 const REQUEST_TIMEOUT_MS = 15000;
@@ -31,6 +35,15 @@ export async function postJson(url, body) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
     signal: timeoutSignal(),
+  });
+  return { response, answer: await response.json().catch(() => null) };
+}
+
+// A request about the person's own drawings, keyed by the X-Person header. Resolves to
+// {response, answer} as postJson does; rejects when the server cannot be reached.
+export async function asMine(method, url) {
+  const response = await fetch(url, {
+    method, headers: { "X-Person": personId() }, signal: timeoutSignal(),
   });
   return { response, answer: await response.json().catch(() => null) };
 }

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
 
-from conftest import SEVEN, in_box, misread_pair, on_page, start_server, stop_server
+from conftest import SEVEN, dense, in_box, misread_pair, on_page, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +36,8 @@ ANSWER_TIMEOUT_MS = 20_000  # a generous ceiling for a loaded machine; not a spe
 
 
 DIGITS = {digit: on_page(digit) for digit in (1, 7, 0, 4)}  # canvas fractions (conftest)
+# a zigzag: no digit at all (/api/read's not_a_digit)
+ZIGZAG = [dense([(0.2 + 0.075 * i, 0.3 if i % 2 == 0 else 0.7) for i in range(9)], 0.01)]
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -108,9 +111,24 @@ def canvas_point(page, x, y):
     return box["x"] + x * box["width"], box["y"] + y * box["height"]
 
 
-def draw_with_mouse(page, strokes, steps=5):
+def square_on(page, strokes):
+    """Strokes in fractions of a square (a digit, as conftest.on_page gives it) -> canvas
+    fractions of the square in the middle of the canvas, as tall as the canvas: a digit keeps
+    its shape on a canvas wider than tall."""
+    box = page.locator("#canvas").bounding_box()
+    w, h = box["width"], box["height"]
+    side = min(w, h)
+    left, top = (w - side) / 2, (h - side) / 2
+    return [[((left + x * side) / w, (top + y * side) / h) for x, y in stroke]
+            for stroke in strokes]
+
+
+def draw_with_mouse(page, strokes, steps=5, square=True):
     """Mouse strokes through the points, with `steps` moves per straight piece (one per piece
-    when the points are already dense, as a drawn curve's are)."""
+    when the points are already dense, as a drawn curve's are). square: the points are in a
+    square's fractions (square_on), else in the canvas's."""
+    if square:
+        strokes = square_on(page, strokes)
     for stroke in strokes:
         page.mouse.move(*canvas_point(page, *stroke[0]))
         page.mouse.down()
@@ -119,8 +137,10 @@ def draw_with_mouse(page, strokes, steps=5):
         page.mouse.up()
 
 
-def draw_with_finger(page, strokes, steps=4):
+def draw_with_finger(page, strokes, steps=4, square=True):
     """Touch events through CDP: the page receives pointer events with pointerType "touch"."""
+    if square:
+        strokes = square_on(page, strokes)
     cdp = page.context.new_cdp_session(page)
 
     def touch(kind, x, y):
@@ -187,18 +207,21 @@ def test_digit_drawn_with_the_mouse_is_read(laptop, digit):
 
 
 def test_the_page_sends_the_strokes_it_recorded(laptop):
-    draw_with_mouse(laptop, DIGITS[4][:1])  # asks for a prediction of the first stroke ...
-    answer(laptop)
-    with laptop.expect_request("**/api/predict") as sent:
+    draw_with_mouse(laptop, DIGITS[4][:1])  # asks for a reading of the first stroke ...
+    laptop.wait_for_selector('#prediction[data-status="done"]')  # (not a digit, on its own)
+    with laptop.expect_request("**/api/read") as sent:
         draw_with_mouse(laptop, DIGITS[4][1:])  # ... and again with both
     body = sent.value.post_data_json
     assert set(body) == {"strokes", "pen", "person"}
     assert len(body["strokes"]) == 2  # the 4's two strokes, in drawing order
-    width = laptop.locator("#canvas").bounding_box()["width"]
-    (x0, y0), (x1, y1) = DIGITS[4][1][0], DIGITS[4][1][-1]  # the second stroke's ends
-    assert body["strokes"][1][0] == pytest.approx([x0 * width, y0 * width], abs=1.5)
-    assert body["strokes"][1][-1] == pytest.approx([x1 * width, y1 * width], abs=1.5)
-    assert body["pen"] == pytest.approx(0.055 * width, abs=0.02)  # the medium pen, CSS px
+    box = laptop.locator("#canvas").bounding_box()
+    width, height = box["width"], box["height"]
+    second = square_on(laptop, DIGITS[4][1:])[0]
+    (x0, y0), (x1, y1) = second[0], second[-1]  # the second stroke's ends
+    assert body["strokes"][1][0] == pytest.approx([x0 * width, y0 * height], abs=1.5)
+    assert body["strokes"][1][-1] == pytest.approx([x1 * width, y1 * height], abs=1.5)
+    side = min(width, height)  # the pen is a fraction of the shorter side
+    assert body["pen"] == pytest.approx(0.055 * side, abs=0.02)  # the medium pen, CSS px
     assert answer(laptop) == 4
 
 
@@ -244,7 +267,12 @@ def test_page_never_scrolls_sideways_and_keeps_every_control_on_screen(open_page
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width, selector
     canvas = page.locator("#canvas").bounding_box()
-    assert abs(canvas["width"] - canvas["height"]) < 1 and canvas["width"] >= 200  # square
+    aspect = canvas["width"] / canvas["height"]
+    assert canvas["height"] >= 200 and 1 - 0.01 <= aspect <= 1.5 + 0.01
+    if width > height:
+        assert aspect > 1.4  # wider than tall: room for a number
+    else:
+        assert aspect < 1.01  # an upright phone or tablet: square, for one digit at a time
 
 
 # ------------------------------------------------------------------------------ coordinates
@@ -255,7 +283,7 @@ def test_ink_lands_under_the_pointer_when_the_page_is_scrolled(open_page):
     page.evaluate("document.body.style.paddingTop = '700px'")  # CSSOM: the CSP allows it
     page.evaluate("window.scrollTo(0, 500)")
     assert page.evaluate("window.scrollY") == 500
-    draw_with_mouse(page, [[(0.25, 0.30), (0.25, 0.40)]])
+    draw_with_mouse(page, [[(0.25, 0.30), (0.25, 0.40)]], square=False)
     x, y, _ = ink_stats(page)
     assert abs(x - 0.25) < 0.01 and abs(y - 0.35) < 0.01
 
@@ -269,7 +297,7 @@ def test_ink_lands_under_the_pointer_when_css_scales_the_canvas(laptop, style):
     laptop.evaluate("(style) => Object.assign(document.querySelector('.paper').style, style)",
                     style)
     laptop.wait_for_timeout(100)  # let the ResizeObserver resize the backing store
-    draw_with_mouse(laptop, [[(0.70, 0.60), (0.80, 0.60)]])
+    draw_with_mouse(laptop, [[(0.70, 0.60), (0.80, 0.60)]], square=False)
     x, y, _ = ink_stats(laptop)
     assert abs(x - 0.75) < 0.01 and abs(y - 0.60) < 0.01
 
@@ -279,7 +307,7 @@ def test_high_dpi_canvas_has_a_sharp_backing_store_and_ink_in_place(open_page):
     css_width, backing_width = page.evaluate(
         "[document.getElementById('canvas').clientWidth, document.getElementById('canvas').width]")
     assert backing_width == round(2 * css_width)
-    draw_with_mouse(page, [[(0.30, 0.70), (0.40, 0.70)]])
+    draw_with_mouse(page, [[(0.30, 0.70), (0.40, 0.70)]], square=False)
     x, y, _ = ink_stats(page)
     assert abs(x - 0.35) < 0.01 and abs(y - 0.70) < 0.01
 
@@ -324,7 +352,7 @@ def test_predict_on_an_empty_canvas_says_to_draw_first(laptop):
 
 def test_only_the_answer_to_the_latest_drawing_is_shown(laptop):
     held = []
-    laptop.route("**/api/predict", lambda route: held.append(route) if not held
+    laptop.route("**/api/read", lambda route: held.append(route) if not held
                  else route.continue_())
     draw_with_mouse(laptop, DIGITS[1])  # its request is held back
     laptop.wait_for_timeout(200)
@@ -332,7 +360,7 @@ def test_only_the_answer_to_the_latest_drawing_is_shown(laptop):
     laptop.click("#clear")
     draw_with_mouse(laptop, DIGITS[0])
     assert answer(laptop) == 0
-    with laptop.expect_response("**/api/predict"):
+    with laptop.expect_response("**/api/read"):
         held[0].continue_()  # the stale answer for the "1" arrives last
     laptop.wait_for_timeout(200)
     assert laptop.locator("#prediction").inner_text() == "0"
@@ -346,8 +374,10 @@ def test_the_not_sure_level_is_the_served_models_own(browser, server):
     page.route("**/api/health", lambda route: route.fulfill(
         json={**health, "unsure_below": 0.75}))
     seventy = [0.0] * 7 + [0.7, 0.0, 0.3]  # 70%: sure at the default 0.6, not sure at 0.75
-    page.route("**/api/predict", lambda route: route.fulfill(
-        json={"digit": 7, "probabilities": seventy, "input": [[0.0] * 28] * 28}))
+    page.route("**/api/read", lambda route: route.fulfill(json={
+        "number": "7", "not_a_digit": False, "digits": [{
+            "digit": 7, "probabilities": seventy, "input": [[0.0] * 28] * 28,
+            "box": [0, 0, 10, 10], "strokes": [0]}]}))
     with page.expect_response("**/api/health"):
         page.goto(server + "/")
     draw_with_mouse(page, DIGITS[7])
@@ -357,17 +387,35 @@ def test_the_not_sure_level_is_the_served_models_own(browser, server):
 
 
 def test_server_errors_and_network_failures_are_explained(laptop):
-    laptop.route("**/api/predict", lambda route: route.fulfill(
+    laptop.route("**/api/read", lambda route: route.fulfill(
         status=413, content_type="application/json",
         body='{"error": "The request body is larger than 2 MiB."}'))
     draw_with_mouse(laptop, DIGITS[7])
     laptop.wait_for_selector('#prediction[data-status="error"]')
     assert "larger than 2 MiB" in laptop.locator("#message").inner_text()
-    laptop.unroute("**/api/predict")
-    laptop.route("**/api/predict", lambda route: route.abort())
+    laptop.unroute("**/api/read")
+    laptop.route("**/api/read", lambda route: route.abort())
     laptop.click("#predict")
     laptop.wait_for_selector('#prediction[data-status="error"]')
     assert "reach the server" in laptop.locator("#message").inner_text()
+
+
+def test_a_drawing_that_is_no_digit_says_so_and_can_still_be_labelled(laptop, server):
+    draw_with_mouse(laptop, ZIGZAG)
+    laptop.wait_for_selector('#prediction[data-status="done"]', timeout=ANSWER_TIMEOUT_MS)
+    assert laptop.locator("#prediction").inner_text() == ""  # no confident number
+    assert laptop.locator("#message").inner_text().startswith("That doesn't look like a digit")
+    assert laptop.locator("#probabilities .bar.best").count() == 0
+    assert laptop.locator("#boxes .box").count() == 0
+    assert laptop.locator("#teach-question").inner_text() == "If it is a digit, pick it:"
+    assert laptop.locator("#confirm").is_hidden()  # no "Yes": there is no answer to agree with
+    with laptop.expect_request("**/api/drawings") as sent:
+        laptop.click('#teach-digits button[data-label="7"]')
+    laptop.wait_for_selector('#teach[data-state="saved"]')
+    body = sent.value.post_data_json
+    assert body["label"] == 7 and "predicted" not in body and len(body["strokes"]) == 1
+    kept = mine(server, laptop.evaluate("localStorage.getItem('person')"))
+    assert [d["label"] for d in kept["drawings"]] == [7]
 
 
 def test_page_loads_nothing_from_other_hosts(browser, server):
@@ -381,7 +429,8 @@ def test_page_loads_nothing_from_other_hosts(browser, server):
     page.screenshot(path=str(ARTIFACTS / "test_page_loads_nothing_from_other_hosts-laptop.png"))
     context.close()
     assert urls and all(url.startswith(server) for url in urls), urls
-    for module in ["main", "drawing", "answer", "corrections", "inside", "server"]:
+    for module in ["main", "drawing", "answer", "number", "corrections", "mine", "inside",
+                   "server"]:
         assert any(url.endswith(f"/static/{module}.js") for url in urls), module
 
 
@@ -522,3 +571,93 @@ def test_a_drawing_the_server_cannot_keep_is_explained_and_can_be_sent_again(lap
     laptop.unroute("**/api/drawings")
     laptop.click("#confirm")
     laptop.wait_for_selector('#teach[data-state="saved"]')
+
+
+# ------------------------------------------------------------------------------ undo and forget
+# A person's drawings are theirs: the page undoes one just saved and forgets them all, keyed by
+# the id in its localStorage (X-Person), and the server's own count says it happened.
+
+
+def mine(server, person) -> dict:
+    request = urllib.request.Request(server + "/api/drawings/mine", headers={"X-Person": person})
+    with urllib.request.urlopen(request, timeout=10) as res:
+        return json.load(res)
+
+
+def test_a_correction_can_be_undone_and_the_server_no_longer_keeps_it(laptop, server):
+    person = laptop.evaluate("localStorage.getItem('person')")
+    before = mine(server, person)["count"]
+    draw_with_mouse(laptop, DIGITS[0])
+    assert answer(laptop) == 0
+    with laptop.expect_response("**/api/drawings") as saved:
+        laptop.click('#teach-digits button[data-label="6"]')  # a slip: it was a 0
+    row = saved.value.json()["id"]
+    laptop.wait_for_selector('#teach[data-state="saved"]')
+    undo = laptop.get_by_role("button", name="Undo: do not keep this drawing")
+    assert undo.is_visible()
+    assert [d["id"] for d in mine(server, person)["drawings"]][-1:] == [row]
+    assert laptop.locator("#mine-text").inner_text() == f"Your corrections: {before + 1}"
+    with laptop.expect_response(f"**/api/drawings/{row}") as deleted:
+        undo.click()
+    assert deleted.value.request.method == "DELETE" and deleted.value.ok
+    laptop.wait_for_selector('#teach[data-state="ask"]')
+    assert answer(laptop) == 0  # read again, without the slip
+    assert laptop.locator("#teach-question").inner_text().startswith("Undone.")
+    assert laptop.evaluate("document.activeElement.id") == "confirm"  # the focus was not lost
+    assert undo.is_hidden()
+    kept = mine(server, person)
+    assert row not in [d["id"] for d in kept["drawings"]] and kept["count"] == before
+    assert laptop.locator("#mine-text").inner_text() == f"Your corrections: {before}"
+
+
+def test_undo_goes_after_a_few_seconds_but_not_from_under_the_focus(browser, server):
+    context = browser.new_context(**LAPTOP)
+    page = context.new_page()
+    page.clock.install()  # the page's timers, moved on by the test
+    try:
+        page.goto(server + "/")
+        page.wait_for_selector('#prediction[data-status="empty"]')
+        undo = page.locator("#undo-save")
+        for focused in (False, True):
+            page.keyboard.press("Escape")
+            draw_with_mouse(page, DIGITS[7])
+            assert answer(page) == 7
+            page.click("#confirm")
+            page.wait_for_selector('#teach[data-state="saved"]')
+            assert undo.is_visible()
+            page.mouse.move(5, 5)  # the pointer away: on the button, it would keep it
+            if focused:
+                undo.focus()  # someone on their way to it keeps it
+            page.clock.fast_forward(9000)
+            page.wait_for_timeout(100)
+            assert undo.is_visible() == focused
+        page.locator("#clear").focus()  # and once they leave it, it goes
+        page.wait_for_timeout(100)
+        assert undo.is_hidden()
+    finally:
+        context.close()
+
+
+def test_forget_them_removes_all_of_the_persons_drawings_and_says_how_many(laptop, server):
+    person = laptop.evaluate("localStorage.getItem('person')")
+    for digit in (7, 1):
+        laptop.keyboard.press("Escape")
+        draw_with_mouse(laptop, DIGITS[digit])
+        assert answer(laptop) == digit
+        laptop.click("#confirm")
+        laptop.wait_for_selector('#teach[data-state="saved"]')
+    count = mine(server, person)["count"]
+    assert count >= 2
+    assert laptop.locator("#mine-text").inner_text() == f"Your corrections: {count}"
+    laptop.get_by_role("button", name="forget them").click()
+    assert laptop.evaluate("document.activeElement.id") == "forget-keep"  # the safe choice
+    assert mine(server, person)["count"] == count  # nothing gone before the second yes
+    laptop.get_by_role("button", name="Yes, forget them").click()
+    laptop.wait_for_selector('#mine[data-state="said"]')
+    assert laptop.locator("#mine-text").inner_text() == (
+        f"Forgotten: {count} drawings removed from the server.")
+    assert mine(server, person)["count"] == 0
+    laptop.reload()
+    laptop.wait_for_selector('#prediction[data-status="empty"]')
+    laptop.wait_for_timeout(300)
+    assert laptop.locator("#mine").is_hidden()  # nothing kept: nothing to say

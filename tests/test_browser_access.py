@@ -26,11 +26,13 @@ from test_browser import (
     DIGITS,
     LAPTOP,
     PHONE,
+    ZIGZAG,
     answer,
     draw_with_finger,
     draw_with_mouse,
     ink_stats,
 )
+from test_browser_numbers import number, side_by_side  # noqa: F401  (a fixture, used by name)
 
 from conftest import dense, in_box
 
@@ -103,6 +105,70 @@ def test_axe_finds_nothing_serious_in_any_state(browser, server, mode):
     finally:
         context.close()
     assert {state: v for state, v in found.items() if v} == {}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_axe_finds_nothing_serious_with_a_number_or_not_a_digit(
+        browser, server, number, mode):  # noqa: F811
+    device = MODES[mode]
+    context = browser.new_context(bypass_csp=True, reduced_motion="reduce", **device)
+    page = context.new_page()
+    draw = draw_with_finger if device.get("has_touch") else draw_with_mouse
+    strokes, labels = number
+    found = {}
+    try:
+        page.goto(server + "/")
+        page.wait_for_selector('#prediction[data-status="empty"]')
+        canvas = page.locator("#canvas").bounding_box()
+        draw(page, side_by_side(strokes, canvas["width"], canvas["height"]), steps=1,
+             square=False)
+        page.wait_for_selector('#prediction[data-status="done"]', timeout=20_000)
+        assert page.locator("#boxes .box").count() == len(labels)
+        found["boxes shown"] = audit(page)
+        page.locator('#number-digits button[data-index="1"]').click()
+        page.wait_for_selector('#number-digits button[aria-pressed="true"][data-index="1"]')
+        found["a digit chosen"] = audit(page)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"axe-number-{mode}.png"), full_page=True)
+        page.click("#clear")
+        page.evaluate("window.scrollTo(0, 0)")  # choosing scrolled a phone to the digits' row
+        draw(page, ZIGZAG)
+        page.wait_for_selector('.result[data-reading="not-a-digit"]', timeout=20_000)
+        assert "doesn't look like a digit" in page.locator("#message").inner_text()
+        found["not a digit"] = audit(page)
+    finally:
+        context.close()
+    assert {state: v for state, v in found.items() if v} == {}
+
+
+def test_a_number_s_digits_are_chosen_by_keyboard_and_named(
+        browser, server, number):  # noqa: F811
+    context = browser.new_context(**LAPTOP)
+    page = context.new_page()
+    strokes, labels = number
+    try:
+        page.goto(server + "/")
+        page.wait_for_selector('#prediction[data-status="empty"]')
+        canvas = page.locator("#canvas").bounding_box()
+        draw_with_mouse(page, side_by_side(strokes, canvas["width"], canvas["height"]),
+                        steps=1, square=False)
+        page.wait_for_selector('#prediction[data-status="done"]', timeout=20_000)
+        group = page.get_by_role("group", name="The digits read: choose one to see and correct it")
+        names = [b.get_attribute("aria-label") for b in group.get_by_role("button").all()]
+        assert names == [f"Digit {i + 1} of 3: {d}" for i, d in enumerate(labels)]
+        first = group.get_by_role("button").first
+        assert first.get_attribute("aria-pressed") == "true"  # the first digit, at first
+        for _ in range(40):  # Tab to the third digit, choose it with Enter
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.dataset.index") == "2":
+                break
+        page.keyboard.press("Enter")
+        page.wait_for_selector('#number-digits button[aria-pressed="true"][data-index="2"]')
+        assert page.evaluate("document.activeElement.dataset.index") == "2"  # focus kept
+        assert page.locator("#message").inner_text().startswith("Digit 3 of 3:")
+        assert page.locator("#boxes .box.chosen").get_attribute("data-index") == "2"
+    finally:
+        context.close()
 
 
 # ------------------------------------------------------------------------------ what axe cannot see
@@ -244,7 +310,7 @@ def test_look_inside_opens_beside_the_canvas_which_stays_in_view(open_page, size
 
 def test_backspace_removes_the_last_stroke_and_delete_clears(laptop):
     draw_with_mouse(laptop, DIGITS[4][:1])
-    answer(laptop)
+    laptop.wait_for_selector('#prediction[data-status="done"]')  # one stroke: not a digit
     first_stroke_ink = ink_stats(laptop)[2]
     draw_with_mouse(laptop, DIGITS[4][1:])
     assert answer(laptop) == 4
