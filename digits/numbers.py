@@ -51,6 +51,7 @@ WIDE = 0.8  # a piece wider than this share of the height ...
 WIDE_COST = 4.0  # ... loses this much log-score per height of width beyond it
 SHORT = 0.5  # a piece less tall than this share of the writing's height...
 SHORT_COST = 3.0  # ... loses this much log-score
+ONE_WIDTH = 0.7  # a drawing no wider than this share of its height that reads SURE is one digit
 SKIP_COST = 3.0  # log-score of leaving out a speck that cannot be drawn on its own
 POINT_SIZE = 0.2  # a decimal point: an atom no larger than this share of the height...
 POINT_LOW = 0.65  # ... whose middle is below this share of its neighbours' height
@@ -88,6 +89,8 @@ class Reading:
     point_atoms: list[tuple[int, tuple[float, float, float, float]]] = field(default_factory=list)
     # every candidate drawn and scored: (its atoms, its score), for figures
     candidates: list[tuple[tuple[int, ...], float]] = field(default_factory=list)
+    # the paths a PNG's touching ink was cut along: float (H, 2) x, y in its pixels, for figures
+    cuts: list[np.ndarray] = field(default_factory=list)
 
     def number(self, not_a_digit: float = NOT_A_DIGIT) -> str:
         """The digits read, with "." where points were drawn between two of them; pieces that
@@ -240,6 +243,11 @@ def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
               - WIDE_COST * np.maximum(wide, 0.0) - CUT_COST * cut - SHORT_COST * short)
     chosen = best_grouping(tried + skips, np.concatenate([scores, np.full(len(skips),
                                                                           -SKIP_COST)]), len(keep))
+    if (0, len(keep)) in tried:  # a narrow drawing that reads surely as a digit is one digit
+        k = tried.index((0, len(keep)))
+        width, tall = kept[:, 2].max() - kept[:, 0].min(), kept[:, 3].max() - kept[:, 1].min()
+        if width <= ONE_WIDTH * tall and p[k].max() >= SURE and p_not[k] <= NOT_A_DIGIT:
+            chosen = [k]
     pieces = []
     for k in chosen:
         if k >= len(tried):
@@ -311,12 +319,16 @@ def read_ink(ink: np.ndarray, score: Score) -> Reading:
         sure = {k for k, pk, nk in zip(drawn, p.max(axis=1), p_not) if pk >= SURE and nk <= 0.5}
     parts = np.zeros(ink.shape, dtype=np.int64)  # each pixel's atom + 1 (0: no atom)
     blob_of = []  # each atom's blob: atoms cut from one blob are never bound together
+    drawn_cuts = []
     for k in kept:
         ys, xs = slices[k]
         on = labels[ys, xs] == k + 1
         strips = on.astype(np.int64)
         if k in wide and k not in sure:  # maybe digits touching: cut it
-            strips = split_along(on, cut_paths(np.where(on, ink[ys, xs], 0.0), height))
+            paths = cut_paths(np.where(on, ink[ys, xs], 0.0), height)
+            strips = split_along(on, paths)
+            drawn_cuts += [np.stack([xs.start + path, ys.start + np.arange(len(path))], axis=1)
+                           for path in paths]
         for s in range(1, int(strips.max()) + 1):
             if (strips == s).any():
                 blob_of.append(k)
@@ -336,7 +348,9 @@ def read_ink(ink: np.ndarray, score: Score) -> Reading:
             piece = np.where(keep, ink[y0:y1, x0:x1], 0.0)
         return _mnist_or_none(piece)
 
-    return _read(boxes, draw, score, np.array(blob_of))
+    reading = _read(boxes, draw, score, np.array(blob_of))
+    reading.cuts = drawn_cuts
+    return reading
 
 
 def _mnist_or_none(piece: np.ndarray) -> np.ndarray | None:
