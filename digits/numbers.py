@@ -9,9 +9,9 @@
 digit) (N,)). This module imports no network; it proposes and the network judges.
 
 1. Atoms. From strokes, each stroke; from a PNG, each blob of ink (a connected component), and
-   a blob much wider than the writing is tall is cut at the deepest valleys of its column sums
-   (``cuts``: where two touching digits are thinnest). Atoms are ordered by the middle of their
-   boxes, left to right.
+   a blob wider than SPLIT_WIDTH of the writing's height that does not read surely (SURE) as one
+   digit is cut into strips along paths that follow the gaps between touching digits
+   (digits.cut_paths). Atoms are ordered by the middle of their boxes, left to right.
 2. Decimal points: a small atom near the baseline with writing on both sides reads as "." and
    takes no part in what follows.
 3. Candidates: atoms that overlap each other in x as a 5's bar and body do are never parted
@@ -19,9 +19,11 @@ digit) (N,)). This module imports no network; it proposes and the network judges
    Then every run of up to MAX_RUN of these, left to right, that could be one digit: no wider
    than MAX_WIDTH times the writing's height, no gap inside wider than MAX_GAP of it.
 4. Each candidate is drawn as a 28x28 (as /api/predict would draw it alone) and scored in one
-   batch: log p(its best digit) + log(1 - p(not a digit)) - PIECE_COST. Dynamic programming
+   batch: log p(its best digit) + log(1 - p(not a digit)) - PIECE_COST, less a cost for being
+   too wide, too short, or for parting two strips of one blob. Dynamic programming
    over the atoms finds the grouping with the best total; a grouping whose pieces are half
-   digits, or two digits squeezed into one, scores low because the network says so.
+   digits, or two digits squeezed into one, scores low because the network says so. A drawing
+   no wider than ONE_WIDTH of its height that reads SURE as a whole is one digit.
 
 What this is not: handwriting recognition of text, or of digits written on several lines.
 """
@@ -40,12 +42,11 @@ from digits.preprocess import strokes_to_mnist, to_mnist
 
 Score = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-MAX_RUN = 6  # atoms in one digit (strokes of a digit: 1-3 in UNIPEN and pendigits)
+MAX_RUN = 6  # atoms in one digit (strokes: 1-3 in UNIPEN and pendigits; strips of a PNG's blob)
 MAX_WIDTH = 1.3  # a digit is at most this many times as wide as the writing is tall
 MAX_GAP = 0.45  # a blank this share of the height or wider always separates two digits
 BOUND = 0.7  # atoms overlapping in x by this share of the narrower one belong together...
 BOUND_WIDTH = 0.25  # ... when both are at least this share of the height wide (not a 1's stem)
-NOT_WEIGHT = 1.0  # how much log(1 - p(not a digit)) counts beside log p(its best digit)
 PIECE_COST = 0.5  # log-score each piece costs: how much better a split must read to win
 WIDE = 0.8  # a piece wider than this share of the height ...
 WIDE_COST = 4.0  # ... loses this much log-score per height of width beyond it
@@ -56,8 +57,8 @@ SKIP_COST = 3.0  # log-score of leaving out a speck that cannot be drawn on its 
 POINT_SIZE = 0.2  # a decimal point: an atom no larger than this share of the height...
 POINT_LOW = 0.65  # ... whose middle is below this share of its neighbours' height
 CUT_COST = 0.5  # log-score of parting two strips of one blob of ink
+SPLIT_WIDTH = 0.9  # a blob wider than this share of the height may be two digits touching...
 SURE = 0.95  # ... unless, read whole, its best digit is this sure (and it is a digit)
-SPLIT_WIDTH = 0.9  # a blob wider than this share of the height may be two digits touching
 MAX_ATOMS = 48  # blobs of a PNG kept, the largest first (bounded work for a noisy image)
 FAINT = 0.1  # ink this faint still joins a blob (a stroke's anti-aliased edge)
 SPECK = 0.01  # blobs with less of the ink than this are specks (unless a decimal point)
@@ -239,7 +240,7 @@ def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
     # a piece much shorter than the writing is part of a digit (a 5's bar, a 7's stub)
     short = np.array([kept[f:e, 3].max() - kept[f:e, 1].min() < SHORT * height for f, e in tried])
     scores = (np.log(p.max(axis=1) + 1e-9)
-              + NOT_WEIGHT * np.log1p(-np.minimum(p_not, 0.999)) - PIECE_COST
+              + np.log1p(-np.minimum(p_not, 0.999)) - PIECE_COST
               - WIDE_COST * np.maximum(wide, 0.0) - CUT_COST * cut - SHORT_COST * short)
     chosen = best_grouping(tried + skips, np.concatenate([scores, np.full(len(skips),
                                                                           -SKIP_COST)]), len(keep))

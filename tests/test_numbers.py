@@ -114,3 +114,12 @@ def test_ink_of_touching_digits_is_cut_in_two(judge, gap):
         assert reading.number(judge.threshold) == "40"
     left, right = (p.box for p in reading.pieces)
     assert left[0] < right[0]
+
+
+@pytest.mark.parametrize("digit", [0, 4, 7])
+def test_one_wide_digit_in_a_png_stays_one_digit(judge, digit):
+    # stretched to 1.2 times as wide as tall: wide enough to be cut, read surely as one digit
+    strokes = [np.array(dense(s, 2.0)) * [120.0, 100.0] + 10 for s in SHAPES[digit]]
+    ink = render(strokes, (120, 150), 12.0, smoothing=False)
+    reading = read_ink(ink, judge.read)
+    assert reading.number(judge.threshold) == str(digit) and len(reading.pieces) == 1
