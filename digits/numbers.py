@@ -9,9 +9,9 @@
 digit) (N,)). This module imports no network; it proposes and the network judges.
 
 1. Atoms. From strokes, each stroke; from a PNG, each blob of ink (a connected component), and
-   a blob much wider than the writing is tall is cut at the deepest valleys of its column sums
-   (``cuts``: where two touching digits are thinnest). Atoms are ordered by the middle of their
-   boxes, left to right.
+   a blob wider than SPLIT_WIDTH of the writing's height that does not read surely (SURE) as one
+   digit is cut into strips along paths that follow the gaps between touching digits
+   (digits.cut_paths). Atoms are ordered by the middle of their boxes, left to right.
 2. Decimal points: a small atom near the baseline with writing on both sides reads as "." and
    takes no part in what follows.
 3. Candidates: atoms that overlap each other in x as a 5's bar and body do are never parted
@@ -19,9 +19,11 @@ digit) (N,)). This module imports no network; it proposes and the network judges
    Then every run of up to MAX_RUN of these, left to right, that could be one digit: no wider
    than MAX_WIDTH times the writing's height, no gap inside wider than MAX_GAP of it.
 4. Each candidate is drawn as a 28x28 (as /api/predict would draw it alone) and scored in one
-   batch: log p(its best digit) + log(1 - p(not a digit)) - PIECE_COST. Dynamic programming
+   batch: log p(its best digit) + log(1 - p(not a digit)) - PIECE_COST, less a cost for being
+   too wide, too short, or for parting two strips of one blob. Dynamic programming
    over the atoms finds the grouping with the best total; a grouping whose pieces are half
-   digits, or two digits squeezed into one, scores low because the network says so.
+   digits, or two digits squeezed into one, scores low because the network says so. A drawing
+   no wider than ONE_WIDTH of its height that reads SURE as a whole is one digit.
 
 What this is not: handwriting recognition of text, or of digits written on several lines.
 """
@@ -34,12 +36,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from digits.cut_paths import cut_paths, split_along
 from digits.drawing import BlankDrawingError
 from digits.preprocess import strokes_to_mnist, to_mnist
 
 Score = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-MAX_RUN = 4  # atoms in one digit (strokes of a digit: 1-3 in UNIPEN and pendigits)
+MAX_RUN = 6  # atoms in one digit (strokes: 1-3 in UNIPEN and pendigits; strips of a PNG's blob)
 MAX_WIDTH = 1.3  # a digit is at most this many times as wide as the writing is tall
 MAX_GAP = 0.45  # a blank this share of the height or wider always separates two digits
 BOUND = 0.7  # atoms overlapping in x by this share of the narrower one belong together...
@@ -47,13 +50,15 @@ BOUND_WIDTH = 0.25  # ... when both are at least this share of the height wide (
 PIECE_COST = 0.5  # log-score each piece costs: how much better a split must read to win
 WIDE = 0.8  # a piece wider than this share of the height ...
 WIDE_COST = 4.0  # ... loses this much log-score per height of width beyond it
+SHORT = 0.5  # a piece less tall than this share of the writing's height...
+SHORT_COST = 3.0  # ... loses this much log-score
+ONE_WIDTH = 0.7  # a drawing no wider than this share of its height that reads SURE is one digit
 SKIP_COST = 3.0  # log-score of leaving out a speck that cannot be drawn on its own
 POINT_SIZE = 0.2  # a decimal point: an atom no larger than this share of the height...
 POINT_LOW = 0.65  # ... whose middle is below this share of its neighbours' height
-SPLIT_WIDTH = 0.9  # a blob wider than this share of the height may be two digits touching
-MAX_CUTS = 3  # valleys tried per blob, ...
-VALLEY = 0.8  # a valley has less ink than this share of the blob's median column
-CUT_MARGIN = 0.25  # ... this share of the height from its ends and from each other
+CUT_COST = 0.5  # log-score of parting two strips of one blob of ink
+SPLIT_WIDTH = 0.9  # a blob wider than this share of the height may be two digits touching...
+SURE = 0.95  # ... unless, read whole, its best digit is this sure (and it is a digit)
 MAX_ATOMS = 48  # blobs of a PNG kept, the largest first (bounded work for a noisy image)
 FAINT = 0.1  # ink this faint still joins a blob (a stroke's anti-aliased edge)
 SPECK = 0.01  # blobs with less of the ink than this are specks (unless a decimal point)
@@ -85,6 +90,8 @@ class Reading:
     point_atoms: list[tuple[int, tuple[float, float, float, float]]] = field(default_factory=list)
     # every candidate drawn and scored: (its atoms, its score), for figures
     candidates: list[tuple[tuple[int, ...], float]] = field(default_factory=list)
+    # the paths a PNG's touching ink was cut along: float (H, 2) x, y in its pixels, for figures
+    cuts: list[np.ndarray] = field(default_factory=list)
 
     def number(self, not_a_digit: float = NOT_A_DIGIT) -> str:
         """The digits read, with "." where points were drawn between two of them; pieces that
@@ -126,10 +133,12 @@ def _points(boxes: np.ndarray, height: float) -> np.ndarray:
     return point
 
 
-def clusters(boxes: np.ndarray, height: float) -> list[list[int]]:
+def clusters(boxes: np.ndarray, height: float, blob_of: np.ndarray | None = None
+             ) -> list[list[int]]:
     """Atoms that must stay together (step 3's BOUND: both at least BOUND_WIDTH of the height
-    wide, overlapping in x by BOUND of the narrower), as groups of indices into ``boxes``,
-    ordered by the middle of their joint boxes."""
+    wide, overlapping in x by BOUND of the narrower, and not cut from one blob: ``blob_of``
+    (A,), when given), as groups of indices into ``boxes``, ordered by the middle of their
+    joint boxes."""
     n = len(boxes)
     width = boxes[:, 2] - boxes[:, 0]
     wide = width >= BOUND_WIDTH * height
@@ -144,7 +153,8 @@ def clusters(boxes: np.ndarray, height: float) -> list[list[int]]:
     for a in range(n):
         for b in range(a + 1, n):
             overlap = min(boxes[a, 2], boxes[b, 2]) - max(boxes[a, 0], boxes[b, 0])
-            if wide[a] and wide[b] and overlap >= BOUND * min(width[a], width[b]):
+            cut = blob_of is not None and blob_of[a] == blob_of[b]
+            if wide[a] and wide[b] and not cut and overlap >= BOUND * min(width[a], width[b]):
                 root[find(a)] = find(b)
     groups: dict[int, list[int]] = {}
     for a in range(n):
@@ -196,13 +206,15 @@ def best_grouping(runs: list[tuple[int, int]], scores: np.ndarray, n: int) -> li
 
 
 def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
-          score: Score) -> Reading:
+          score: Score, blob_of: np.ndarray | None = None) -> Reading:
     """Steps 2-4 for atoms with these boxes (A, 4) and a way to draw any set of them."""
     height = _boxes_height(boxes)
-    groups = clusters(boxes, height)  # atoms that stay together, left to right
+    groups = clusters(boxes, height, blob_of)  # atoms that stay together, left to right
     joint = np.array([[boxes[g, 0].min(), boxes[g, 1].min(), boxes[g, 2].max(),
                        boxes[g, 3].max()] for g in groups])  # (G, 4)
     point = _points(joint, height) if len(groups) > 2 else np.zeros(len(groups), dtype=bool)
+    if blob_of is not None:  # a strip cut from a blob is no decimal point
+        point &= [len(g) == 1 and (blob_of == blob_of[g[0]]).sum() == 1 for g in groups]
     keep = [g for g, p in zip(groups, point) if not p]
     kept = joint[~point]
     runs = candidates(kept, height)
@@ -222,10 +234,21 @@ def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
     # a run of several clusters wider than WIDE is suspect (one cluster may be wide: a 5's bar)
     wide = np.array([(kept[f:e, 2].max() - kept[f:e, 0].min()) / height - WIDE if e - f > 1
                      else 0.0 for f, e in tried])
-    scores = (np.log(p.max(axis=1) + 1e-9) + np.log1p(-np.minimum(p_not, 0.999)) - PIECE_COST
-              - WIDE_COST * np.maximum(wide, 0.0))
+    # parting two strips of one blob costs CUT_COST, paid by the run that starts after the cut
+    blobs = [set() if blob_of is None else {int(blob_of[a]) for a in g} for g in keep]
+    cut = np.array([f > 0 and bool(blobs[f - 1] & blobs[f]) for f, _ in tried])
+    # a piece much shorter than the writing is part of a digit (a 5's bar, a 7's stub)
+    short = np.array([kept[f:e, 3].max() - kept[f:e, 1].min() < SHORT * height for f, e in tried])
+    scores = (np.log(p.max(axis=1) + 1e-9)
+              + np.log1p(-np.minimum(p_not, 0.999)) - PIECE_COST
+              - WIDE_COST * np.maximum(wide, 0.0) - CUT_COST * cut - SHORT_COST * short)
     chosen = best_grouping(tried + skips, np.concatenate([scores, np.full(len(skips),
                                                                           -SKIP_COST)]), len(keep))
+    if (0, len(keep)) in tried:  # a narrow drawing that reads surely as a digit is one digit
+        k = tried.index((0, len(keep)))
+        width, tall = kept[:, 2].max() - kept[:, 0].min(), kept[:, 3].max() - kept[:, 1].min()
+        if width <= ONE_WIDTH * tall and p[k].max() >= SURE and p_not[k] <= NOT_A_DIGIT:
+            chosen = [k]
     pieces = []
     for k in chosen:
         if k >= len(tried):
@@ -271,23 +294,6 @@ def read_strokes(strokes: Sequence[np.ndarray], score: Score, pen: float | None 
 # ------------------------------------------------------------------------------- ink (PNG)
 
 
-def cuts(column_ink: np.ndarray, height: float) -> list[int]:
-    """Up to MAX_CUTS columns where a blob of these column sums (W,) is thinnest: local minima
-    CUT_MARGIN of the height from either end and from each other, deepest first."""
-    margin = max(1, int(CUT_MARGIN * height))
-    smooth = np.convolve(column_ink, np.ones(3) / 3, mode="same")
-    deep = VALLEY * float(np.median(smooth[smooth > 0])) if (smooth > 0).any() else 0.0
-    found: list[int] = []
-    for c in np.argsort(smooth[margin:len(smooth) - margin], kind="stable") + margin:
-        if len(found) == MAX_CUTS:
-            break
-        if smooth[c] > smooth[c - 1] or smooth[c] > smooth[c + 1] or smooth[c] >= deep:
-            continue  # not a valley, or not deep enough to be where two digits meet
-        if all(abs(int(c) - f) >= margin for f in found):
-            found.append(int(c))
-    return sorted(found)
-
-
 def read_ink(ink: np.ndarray, score: Score) -> Reading:
     """Read a number from an ink map, float32 (H, W) in 0..1 (digits.drawing.load_drawing).
     Boxes are in its pixels; ``strokes`` stay empty. Raises BlankDrawingError without ink."""
@@ -303,37 +309,53 @@ def read_ink(ink: np.ndarray, score: Score) -> Reading:
     sizes = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in slices])
     kept = [k for k in np.argsort(-mass, kind="stable")[:MAX_ATOMS]
             if big[k] or sizes[k] <= POINT_SIZE * height]  # specks out, dots may be points
-    atoms = []  # (label, x0, x1): a blob, or the columns x0..x1 of one
+    # a blob wide enough to be digits touching is cut, unless it reads as one digit, surely
+    wide = [k for k in kept if slices[k][1].stop - slices[k][1].start > SPLIT_WIDTH * height]
+    whole = [_mnist_or_none(np.where(labels[slices[k]] == k + 1, ink[slices[k]], 0.0))
+             for k in wide]
+    drawn = [k for k, x in zip(wide, whole) if x is not None]
+    sure = set()
+    if drawn:
+        p, p_not = score(np.stack([x for x in whole if x is not None]))
+        sure = {k for k, pk, nk in zip(drawn, p.max(axis=1), p_not) if pk >= SURE and nk <= 0.5}
+    parts = np.zeros(ink.shape, dtype=np.int64)  # each pixel's atom + 1 (0: no atom)
+    blob_of = []  # each atom's blob: atoms cut from one blob are never bound together
+    drawn_cuts = []
     for k in kept:
         ys, xs = slices[k]
-        lo, hi = xs.start, xs.stop
-        walls = [lo, hi]
-        if hi - lo > SPLIT_WIDTH * height:
-            columns = (labels[ys, xs] == k + 1).astype(np.float32) * ink[ys, xs]
-            walls = [lo, *(lo + c for c in cuts(columns.sum(axis=0), height)), hi]
-        atoms += [(k + 1, a, b) for a, b in zip(walls[:-1], walls[1:])]
-    boxes = []
-    for label, x0, x1 in atoms:
-        rows = np.flatnonzero((labels[:, x0:x1] == label).any(axis=1))
-        boxes.append([x0, rows[0], x1, rows[-1] + 1])
-    boxes = np.array(boxes, dtype=np.float64)
+        on = labels[ys, xs] == k + 1
+        strips = on.astype(np.int64)
+        if k in wide and k not in sure:  # maybe digits touching: cut it
+            paths = cut_paths(np.where(on, ink[ys, xs], 0.0), height)
+            strips = split_along(on, paths)
+            drawn_cuts += [np.stack([xs.start + path, ys.start + np.arange(len(path))], axis=1)
+                           for path in paths]
+        for s in range(1, int(strips.max()) + 1):
+            if (strips == s).any():
+                blob_of.append(k)
+                parts[ys, xs][strips == s] = len(blob_of)
+    boxes = np.array([[s[1].start, s[0].start, s[1].stop, s[0].stop]
+                      for s in ndimage.find_objects(parts)], dtype=np.float64)  # (A, 4)
 
     def draw(group: list[int]) -> np.ndarray | None:
-        if len(group) == len(atoms):
+        if len(group) == len(boxes):
             piece = ink  # the whole drawing: exactly what /api/predict reads
         else:
             x0 = int(min(boxes[a, 0] for a in group))
             x1 = int(max(boxes[a, 2] for a in group))
             y0 = int(min(boxes[a, 1] for a in group))
             y1 = int(max(boxes[a, 3] for a in group))
-            keep = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-            for a in group:
-                label, c0, c1 = atoms[a]
-                keep[:, c0 - x0:c1 - x0] |= labels[y0:y1, c0:c1] == label
+            keep = np.isin(parts[y0:y1, x0:x1], np.asarray(group) + 1)
             piece = np.where(keep, ink[y0:y1, x0:x1], 0.0)
-        try:
-            return to_mnist(piece)
-        except BlankDrawingError:
-            return None
+        return _mnist_or_none(piece)
 
-    return _read(boxes, draw, score)
+    reading = _read(boxes, draw, score, np.array(blob_of))
+    reading.cuts = drawn_cuts
+    return reading
+
+
+def _mnist_or_none(piece: np.ndarray) -> np.ndarray | None:
+    try:
+        return to_mnist(piece)
+    except BlankDrawingError:
+        return None

@@ -6,7 +6,7 @@
 Top: a number composed from a training writer's digits (held out of training), as strokes, with
 every candidate piece the search scored (a bar under the strokes it spans, its best digit and its
 score) and the chosen grouping in colour. Bottom: the same number as a PNG with its digits'
-ink touching: the column sums of the ink, the valleys where the blob may be cut, and the pieces
+ink touching: the paths along which the blob may be cut (digits/cut_paths.py), and the pieces
 chosen.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 
 import nn
 from digits.drawing import load_drawing
-from digits.numbers import cuts, read_ink, read_strokes
+from digits.numbers import read_ink, read_strokes
 from training.numbers import compose, number_png
 from training.report import pyplot
 from training.unipen import load_unipen, resolve_unipen_dir, split_writers
@@ -77,20 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     ink = load_drawing(number_png(touching, rng))
     reading = read_ink(ink, judge.read)
     bottom.imshow(1 - ink, cmap="gray", vmin=0, vmax=1)
-    column = ink.sum(axis=0)
-    height = ink.shape[0]
-    bottom.plot(np.arange(len(column)), height - column / column.max() * height * 0.4,
-                color="tab:gray", lw=1)
-    tall = float(np.percentile(np.ptp(np.nonzero(ink > 0.1)[0]), 50)) or height
-    for c in cuts(column, tall):
-        bottom.axvline(c, color="tab:red", ls="--", lw=1)
+    for path in reading.cuts:
+        bottom.plot(path[:, 0], path[:, 1], color="tab:red", ls="--", lw=1)
     for k, piece in enumerate(reading.pieces):
         x0, y0, x1, y1 = piece.box
         bottom.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=2,
                                        color=COLOURS[k % len(COLOURS)]))
         bottom.text(x0, y0 - 3, str(piece.digit), color=COLOURS[k % len(COLOURS)], fontsize=12)
-    bottom.set_title(f"{touching.text} as a PNG, ink touching: column sums (grey), valleys "
-                     f"tried as cuts (red); read {reading.number(judge.threshold)!r}", fontsize=10)
+    bottom.set_title(f"{touching.text} as a PNG, ink touching: the paths tried as cuts (red), "
+                     f"the pieces chosen; read {reading.number(judge.threshold)!r}", fontsize=10)
     bottom.axis("off")
     fig.tight_layout()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,8 @@ import pytest
 import nn
 from conftest import FOUR, ONE, SEVEN, ZERO, dense, in_box
 from digits.canvas import render
-from digits.numbers import best_grouping, candidates, clusters, cuts, read_ink, read_strokes
+from digits.cut_paths import cut_paths, split_along
+from digits.numbers import best_grouping, candidates, clusters, read_ink, read_strokes
 from web.judge import Judge
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,10 +57,31 @@ def test_best_grouping_takes_the_highest_total_and_covers_every_atom_once():
     assert best_grouping([(0, 1)], np.array([0.0]), 2) is None
 
 
-def test_cuts_fall_in_the_valleys_of_touching_ink():
-    column_ink = np.concatenate([np.full(40, 10.0), [3.0, 1.0, 3.0], np.full(40, 10.0)])
-    assert cuts(column_ink, 60.0) == [41]
-    assert cuts(np.full(60, 5.0), 60.0) == []  # no valley, no cut
+def test_a_cut_path_slips_through_the_gap_beside_a_slanted_stroke_and_crosses_the_join():
+    # two bars slanted by 10 degrees, 6 px apart, joined by a tie 3 rows high in the middle:
+    # no straight column parts them, a path that follows the gap does
+    blob = np.zeros((60, 60), dtype=np.float32)
+    left_bar = np.zeros(blob.shape, dtype=bool)
+    for r in range(60):
+        left_bar[r, 14 + r // 6:20 + r // 6] = True
+        blob[r, 26 + r // 6:32 + r // 6] = 1.0
+    blob[left_bar] = 1.0
+    blob[28:31, 18:32] = 1.0
+    paths = cut_paths(blob, 60.0)
+    crossed = [float(blob[np.arange(60), p].sum()) for p in paths]
+    best = paths[int(np.argmin(crossed))]
+    assert min(crossed) <= 3.0  # the tie's 3 rows, no bar
+    strips = split_along(blob > 0, [best])
+    assert (strips[left_bar] == 1).all() and (strips[(blob > 0) & ~left_bar] >= 1).all()
+    assert (strips == 2).sum() >= 60 * 6  # the right bar, whole
+
+
+def test_split_along_numbers_strips_left_to_right_and_leaves_blank_alone():
+    mask = np.ones((3, 6), dtype=bool)
+    mask[:, 2] = False
+    strips = split_along(mask, [np.array([2, 2, 4]), np.array([4, 4, 5])])
+    assert strips.tolist() == [[1, 1, 0, 2, 3, 3], [1, 1, 0, 2, 3, 3], [1, 1, 0, 1, 2, 3]]
+    assert cut_paths(np.ones((60, 10), dtype=np.float32), 60.0) == []  # too narrow to cut
 
 
 @pytest.mark.parametrize("text", ["4", "7", "47", "1001", "7410"])
@@ -92,3 +114,12 @@ def test_ink_of_touching_digits_is_cut_in_two(judge, gap):
         assert reading.number(judge.threshold) == "40"
     left, right = (p.box for p in reading.pieces)
     assert left[0] < right[0]
+
+
+@pytest.mark.parametrize("digit", [0, 4, 7])
+def test_one_wide_digit_in_a_png_stays_one_digit(judge, digit):
+    # stretched to 1.2 times as wide as tall: wide enough to be cut, read surely as one digit
+    strokes = [np.array(dense(s, 2.0)) * [120.0, 100.0] + 10 for s in SHAPES[digit]]
+    ink = render(strokes, (120, 150), 12.0, smoothing=False)
+    reading = read_ink(ink, judge.read)
+    assert reading.number(judge.threshold) == str(digit) and len(reading.pieces) == 1
