@@ -193,10 +193,14 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
     @app.post("/api/read")
     def read():
         started = time.perf_counter()
-        drawing = read_drawing(read_json(request))  # the same forms, caps and errors as predict
+        payload = read_json(request)
+        drawing = read_drawing(payload)  # the same forms, caps and errors as predict
+        person = _checked(check_person, payload.get("person"))
+        reader.refresh(person)
+        adapt = None if person is None else (lambda x: reader.read(x, person, refresh=False))
         with gate.turn(_connection()):
             turn = time.perf_counter()
-            answer = read_number(drawing, judge)
+            answer = read_number(drawing, judge, adapt)
         response.set_header("Server-Timing", _server_timing(
             queue=turn - started, read=time.perf_counter() - turn,
             total=time.perf_counter() - started))

@@ -2,9 +2,9 @@
    show the answer: the number, a sentence, and for the chosen digit its ten probability bars
    and the 28 x 28 image the network saw (server.js: the contract). With 2+ digits, number.js
    draws their boxes and lets the person choose one; the corrections and Look inside follow
-   the chosen digit. A person with corrections kept also gets each digit read with them
-   (POST /api/predict with that digit's strokes and the person's id), as /api/read reads
-   for everyone.
+   the chosen digit. /api/read reads each digit with the person's corrections (their id is
+   sent); a drawing it finds no digit in is read whole once more (POST /api/predict), for a
+   person who has labelled one like it.
 
    #prediction's text is the digit, or the number when several were drawn ("" for a drawing
    that is not a digit); its data-status (empty, pending, done, error) is set last, after the
@@ -48,7 +48,7 @@ export async function predict() {
   try {
     ({ response, answer: reply } = await postJson("/api/read",
       { ...strokesPayload(), person: personId() }));
-    if (response.ok && isReading(reply) && hasCorrections()) {
+    if (response.ok && isReading(reply) && reply.digits.length === 0 && hasCorrections()) {
       await withCorrections(reply, turn).catch(() => {}); // not reached: the plain reading stands
     }
   } catch (err) {
@@ -81,34 +81,20 @@ function isReading(reply) {
     reply.digits.every(isDigit) && typeof reply.not_a_digit === "boolean";
 }
 
-// Each digit read again with the person's corrections; the number follows what they changed.
-// A drawing read as no digit is read whole: the person may have labelled one like it.
+// A drawing read as no digit, read whole with the person's corrections: they may have labelled
+// one like it.
 async function withCorrections(reply, turn) {
-  if (reply.digits.length === 0) {
-    const { strokes } = strokesPayload();
-    const { response, answer: mine } = await postJson("/api/predict",
-      { ...strokesPayload(), person: personId() });
-    if (!isLatestTurn(turn) || !response.ok || !mine || !mine.adapted) return;
-    const points = strokes.flat();
-    const xs = points.map(([x]) => x);
-    const ys = points.map(([, y]) => y);
-    reply.digits = [{ digit: mine.digit, probabilities: mine.probabilities, input: mine.input,
-      box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)],
-      strokes: strokes.map((_, i) => i), adapted: true }];
-    reply.number = String(mine.digit);
-    return;
-  }
-  const asked = reply.digits.map((item) => postJson("/api/predict",
-    { ...strokesPayload(item.strokes), person: personId() }));
-  const answers = await Promise.all(asked);
-  if (!isLatestTurn(turn)) return;
-  answers.forEach(({ response, answer: mine }, i) => {
-    if (!response.ok || !mine || !mine.adapted || !Array.isArray(mine.probabilities)) return;
-    Object.assign(reply.digits[i], { digit: mine.digit, probabilities: mine.probabilities,
-      adapted: true });
-  });
-  let i = 0;
-  reply.number = reply.number.replace(/[0-9]/g, () => String(reply.digits[i++].digit));
+  const { strokes } = strokesPayload();
+  const { response, answer: mine } = await postJson("/api/predict",
+    { ...strokesPayload(), person: personId() });
+  if (!isLatestTurn(turn) || !response.ok || !mine || !mine.adapted) return;
+  const points = strokes.flat();
+  const xs = points.map(([x]) => x);
+  const ys = points.map(([, y]) => y);
+  reply.digits = [{ digit: mine.digit, probabilities: mine.probabilities, input: mine.input,
+    box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)],
+    strokes: strokes.map((_, i) => i), adapted: true }];
+  reply.number = String(mine.digit);
 }
 
 // A tap at canvas fractions [x, y]: true when it chose a digit of the reading on screen.

@@ -87,6 +87,27 @@ def test_every_worker_process_honours_a_correction_and_its_undo_at_once(new_db, 
         stop_server(proc)
 
 
+def test_a_number_is_read_with_the_persons_corrections_too(tmp_path, mnist_dir, pair):
+    """POST /api/read with the person's id reads each digit as /api/predict would for them: the
+    cutting is the network's own, the digits follow the person's corrections."""
+    label, wrong, first, second = pair
+    proc, address = serve(str(tmp_path / "d.sqlite"), mnist_dir)
+    try:
+        def read(person):
+            status, answer = call(address, "POST", "/api/read",
+                                  {"strokes": second, "person": person})
+            assert status == 200, answer
+            return answer["number"], [d.get("adapted") for d in answer["digits"]]
+
+        assert read(ANNA) == (str(wrong), [False])
+        correct(address, label, wrong, first)
+        assert read(ANNA) == (str(label), [True])
+        status, plain = call(address, "POST", "/api/read", {"strokes": second})
+        assert plain["number"] == str(wrong) and "adapted" not in plain["digits"][0]
+    finally:
+        stop_server(proc)
+
+
 def test_two_servers_on_one_postgresql_share_counts_corrections_and_survive_a_kill(
         new_postgres_db, mnist_dir, pair):
     label, wrong, first, second = pair
