@@ -236,27 +236,12 @@ def add_unipen(data: Data, config: Config) -> None:
         where = folder or "--unipen-dir, $UNIPEN_DIR, data/unipen/ or ../shared/unipen/"
         print(f"UNIPEN not found ({where}): training without real writers' pen digits")
         return
-    try:
-        pen_digits = load_unipen(folder, "train")
-    except (OSError, ValueError) as e:
-        raise TrainingError(str(e)) from None
-    if config.limit:
-        pen_digits = pen_digits[:config.limit]
     # IBM's writers are left out (training.unipen.NOISY_LABS: labels that are stroke fragments)
-    train, val = split_writers(pen_digits, config.unipen_holdout)
-    rng = np.random.default_rng([config.seed, 2])
-    drawn = np.concatenate([handwriting_images([d.strokes for d in train], rng)
-                            for _ in range(config.unipen_copies)]).reshape(-1, 28, 28)
-    data.x = np.concatenate([data.x, drawn[:, None]])
-    data.y = np.concatenate([data.y, np.tile([d.label for d in train], config.unipen_copies)])
-    if val:  # a --limit run may have none of the validation writers
-        data.x_unipen_val = np.stack([strokes_to_mnist(list(d.strokes)) for d in val])[:, None]
-        data.y_unipen_val = np.array([d.label for d in val], dtype=np.int64)
+    data.x_unipen_val, data.y_unipen_val = add_pen_writers(
+        data, config, _loaded(load_unipen, folder),
+        config.unipen_copies, config.unipen_holdout, np.random.default_rng([config.seed, 2]),
+        "UNIPEN", "UNIPEN, doi:10.5281/zenodo.1195803")
     data.unipen_dir = folder
-    print(f"added {len(drawn):,} drawings of {len(train):,} UNIPEN digits by "
-          f"{len({d.writer for d in train})} writers; {len(val):,} digits of "
-          f"{len({d.writer for d in val})} other writers for validation (UNIPEN, "
-          "doi:10.5281/zenodo.1195803)")
 
 
 def add_pendigits(data: Data, config: Config) -> None:
@@ -268,29 +253,47 @@ def add_pendigits(data: Data, config: Config) -> None:
         where = folder or "--pendigits-dir, $PENDIGITS_DIR, data/pendigits/ or ../shared/pendigits/"
         print(f"pendigits not found ({where}): training without its writers")
         return
+    data.x_pendigits_val, data.y_pendigits_val = add_pen_writers(
+        data, config, _loaded(load_pendigits, folder), config.pendigits_copies,
+        config.pendigits_holdout, np.random.default_rng([config.seed, 3]), "pendigits",
+        PENDIGITS_CREDIT, smooth=config.pendigits_smooth)
+    data.pendigits_dir = folder
+
+
+def _loaded(load, folder: Path) -> list:
     try:
-        pen_digits = load_pendigits(folder, "train")
+        return load(folder, "train")
     except (OSError, ValueError) as e:
         raise TrainingError(str(e)) from None
+
+
+def add_pen_writers(data: Data, config: Config, pen_digits: list, copies: int, holdout: str,
+                    rng: np.random.Generator, name: str, credit: str, smooth: float = 0.0,
+                    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Add the digits of one pen source's training writers outside ``holdout`` to data.x, each
+    drawn ``copies`` times by random hands (a share ``smooth`` of the drawings smoothed first);
+    return its held-out writers' digits drawn once from their strokes, (x, y), or (None, None)
+    when there are none (a --limit run)."""
     if config.limit:
         pen_digits = pen_digits[:config.limit]
-    train, val = split_writers(pen_digits, config.pendigits_holdout)
-    rng = np.random.default_rng([config.seed, 3])
+    train, val = split_writers(pen_digits, holdout)
     drawn = []
-    for _ in range(config.pendigits_copies):
-        smooth = rng.random(len(train)) < config.pendigits_smooth
-        strokes = [smooth_strokes(d.strokes) if s else d.strokes for d, s in zip(train, smooth)]
+    for _ in range(copies):
+        strokes = [d.strokes for d in train]
+        if smooth:
+            chosen = rng.random(len(train)) < smooth
+            strokes = [smooth_strokes(s) if c else s for s, c in zip(strokes, chosen)]
         drawn.append(handwriting_images(strokes, rng).reshape(-1, 28, 28))
     drawn = np.concatenate(drawn)
     data.x = np.concatenate([data.x, drawn[:, None]])
-    data.y = np.concatenate([data.y, np.tile([d.label for d in train], config.pendigits_copies)])
-    if val:
-        data.x_pendigits_val = np.stack([strokes_to_mnist(list(d.strokes)) for d in val])[:, None]
-        data.y_pendigits_val = np.array([d.label for d in val], dtype=np.int64)
-    data.pendigits_dir = folder
-    print(f"added {len(drawn):,} drawings of {len(train):,} pendigits digits by "
+    data.y = np.concatenate([data.y, np.tile([d.label for d in train], copies)])
+    print(f"added {len(drawn):,} drawings of {len(train):,} {name} digits by "
           f"{len({d.writer for d in train})} writers; {len(val):,} digits of "
-          f"{len({d.writer for d in val})} other writers for validation ({PENDIGITS_CREDIT})")
+          f"{len({d.writer for d in val})} other writers for validation ({credit})")
+    if not val:
+        return None, None
+    return (np.stack([strokes_to_mnist(list(d.strokes)) for d in val])[:, None],
+            np.array([d.label for d in val], dtype=np.int64))
 
 
 def accuracy(model, x, y) -> float:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.unipen import SPLITS, PenDigit, load_unipen
+from training.unipen import SPLITS, PenDigit, load_unipen, resolve_pen_dir
 
 DEFAULT_DIRS = (Path("data") / "pendigits", Path("..") / "shared" / "pendigits")
 CREDIT = ("pendigits (Alimoglu and Alpaydin, TAINN 96; UCI Machine Learning Repository, "
@@ -37,14 +37,7 @@ STEP = 0.02  # smooth_strokes samples the curve about this far apart, a share of
 def resolve_pendigits_dir(pendigits_dir: str | None) -> Path | None:
     """The pendigits folder: the argument, else $PENDIGITS_DIR, else data/pendigits/ or
     ../shared/pendigits/ when they hold the files; None when there is none."""
-    if pendigits_dir:
-        return Path(pendigits_dir).expanduser()
-    if os.environ.get("PENDIGITS_DIR"):
-        return Path(os.environ["PENDIGITS_DIR"]).expanduser()
-    for folder in DEFAULT_DIRS:
-        if (folder / "train.jsonl.gz").is_file():
-            return folder
-    return None
+    return resolve_pen_dir(pendigits_dir, "PENDIGITS_DIR", DEFAULT_DIRS)
 
 
 def load_pendigits(folder: str | os.PathLike, split: str) -> list[PenDigit]:

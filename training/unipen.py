@@ -46,11 +46,17 @@ class PenDigit:
 def resolve_unipen_dir(unipen_dir: str | None) -> Path | None:
     """The UNIPEN folder: the argument, else $UNIPEN_DIR, else data/unipen/ or ../shared/unipen/
     when they hold the files; None when there is none (training then goes on without it)."""
-    if unipen_dir:
-        return Path(unipen_dir).expanduser()
-    if os.environ.get("UNIPEN_DIR"):
-        return Path(os.environ["UNIPEN_DIR"]).expanduser()
-    for folder in DEFAULT_DIRS:
+    return resolve_pen_dir(unipen_dir, "UNIPEN_DIR", DEFAULT_DIRS)
+
+
+def resolve_pen_dir(given: str | None, variable: str, defaults: tuple[Path, ...]) -> Path | None:
+    """A folder of pen digits in this format: ``given``, else $``variable``, else the first of
+    ``defaults`` holding a train.jsonl.gz; None when there is none."""
+    if given:
+        return Path(given).expanduser()
+    if os.environ.get(variable):
+        return Path(os.environ[variable]).expanduser()
+    for folder in defaults:
         if (folder / "train.jsonl.gz").is_file():
             return folder
     return None
