@@ -188,12 +188,12 @@ def test_the_panel_shows_maps_filters_and_neighbours_of_a_drawing(laptop, mnist_
     explained = []
     laptop.on("request", lambda req: explained.append(req.post_data_json)
               if req.url.endswith("/api/explain") else None)
-    with laptop.expect_request("**/api/predict") as predicted:
+    with laptop.expect_request("**/api/read") as predicted:
         draw_with_mouse(laptop, DIGITS[7])
     laptop.wait_for_selector('#prediction[data-status="done"]')
     assert explained == []  # a closed panel asks for nothing
     open_inside(laptop)
-    sent = predicted.value.post_data_json  # the same strokes as the prediction (which also
+    sent = predicted.value.post_data_json  # the same strokes as the reading (which also
     assert explained[0] == {"strokes": sent["strokes"], "pen": sent["pen"]}  # names the person)
     assert natural_widths(laptop) == {"inside-input": 28, "inside-saliency": 28,
                                       "inside-filters": 141, "inside-conv1": 231,
