@@ -1,13 +1,11 @@
-"""Train the "not a digit" judge: a small network on what the main CNN computes on its way to an
-answer (its flattened convolution maps, its hidden features and its probabilities, as
-web.judge.judge_inputs gives them), with 11 outputs, the ten digits and "not a digit" (web/judge.py
-uses it).
+"""Train the "not a digit" judge: a small network on the main CNN's hidden features, with 11
+outputs, the ten digits and "not a digit" (web/judge.py uses it).
 
     python -m scripts.train_not_a_digit                      # -> weights/not_a_digit.npz + .json
     python -m scripts.train_not_a_digit --limit 2000 --out /tmp/nd.npz   # a smoke run
 
-It reads what the main CNN (--weights) computes, so it is trained again whenever that CNN is:
-the file records the CNN's SHA-256, and serve.py warns when they differ.
+It reads what the main CNN (--weights) computes before its last layer, so it is trained again
+whenever that CNN is: the file records the CNN's SHA-256, and serve.py warns when they differ.
 
 Digits (classes 0..9): MNIST training digits, and UNIPEN's and pendigits' training writers' digits
 drawn by random hands through the page's preprocessing (training/handwriting.py). Not digits
@@ -42,10 +40,10 @@ from web.judge import NOT_A_DIGIT, file_sha256, judge_inputs
 WEIGHTS = "weights/mnist_cnn.npz"
 OUT = "weights/not_a_digit.npz"
 PENDIGITS_DIR = "../shared/pendigits"
-EPOCHS = 15
+EPOCHS = 30
 BATCH_SIZE = 256
 LR = 2e-3
-HIDDEN = 256
+HIDDEN = 64
 SEED = 0
 MNIST_DIGITS = 10_000
 LETTERS = 40_000

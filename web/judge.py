@@ -4,14 +4,11 @@
     p, p_not = judge.read(x)          # x float32 (N, 28, 28): (N, 10) probabilities, (N,)
     judge.is_not_a_digit(p_not)       # bool (N,): above the threshold chosen on training writers
 
-The "not a digit" judge is a small network (scripts/train_not_a_digit.py) with 11 outputs, the
-digits and "not a digit", reading three things the main CNN computes on its way to an answer: the
-input of its first dense layer (the flattened maps of its last convolutions, which still describe
-the strokes' shapes), the input of its last layer (the hidden features, trained only to tell digits
-apart, on which letters fall close to digits), each scaled to length 1, and its ten
-probabilities. One forward pass of the CNN gives both the answer and the judge's input. The
-judge was trained on one CNN's features: its file records that CNN's SHA-256 (``matches``), and
-is trained again, by one command, with the CNN.
+The "not a digit" judge is a small network (scripts/train_not_a_digit.py) reading what the main
+CNN computes before its last layer (its unit-length hidden features) and the CNN's ten
+probabilities, with 11 outputs: the digits and "not a digit". One forward pass of the CNN gives
+both the answer and the judge's input. The judge was trained on one CNN's features: its file
+records that CNN's SHA-256 (``matches``), and is trained again, by one command, with the CNN.
 
 What this is not: the segmentation of a number (digits.numbers), which calls ``read`` on its
 candidate pieces.
@@ -24,35 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-import nn
-from nn.losses import softmax
-from web.features import BATCH, hidden_of, unit_rows
+from web.features import last_hidden_layer
 
 NOT_A_DIGIT = 10  # the judge's class index for "not a digit"
 
 
-def judge_inputs(model, x: np.ndarray, batch: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
-    """(the judge's inputs float32 (N, C + H + 10), the CNN's probabilities float64 (N, 10)) for
-    x float32 (N, 28, 28) or (N, 1, 28, 28): forward passes of ``model``, `batch` images each.
-
-    The inputs are [the first dense layer's input (C, 3136 for the committed CNN) at length 1,
-    the last hidden layer (H, 256) at length 1, the probabilities]."""
-    x = np.asarray(x, dtype=np.float32).reshape(-1, 1, 28, 28)
-    if len(x) == 0:
-        raise ValueError("judge_inputs needs at least one image")
-    first_dense = next(i for i, layer in enumerate(model.layers) if isinstance(layer, nn.Dense))
-    if first_dense == 0:
-        raise ValueError("the judge reads the input of the CNN's first dense layer, "
-                         "but the model starts with one")
-    conv, hidden, logits = [], [], []
-    for i in range(0, len(x), batch):
-        outputs = model.activations(x[i:i + batch])
-        conv.append(outputs[first_dense - 1].reshape(len(outputs[-1]), -1))  # (B, C)
-        hidden.append(hidden_of(outputs))  # (B, H)
-        logits.append(outputs[-1])  # (B, 10)
-    p = softmax(np.concatenate(logits).astype(np.float64))
-    return np.concatenate([unit_rows(np.concatenate(conv)), unit_rows(np.concatenate(hidden)),
-                           p.astype(np.float32)], axis=1), p
+def judge_inputs(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the judge's inputs float32 (N, H + 10), the CNN's probabilities float64 (N, 10)) for
+    x float32 (N, 28, 28) or (N, 1, 28, 28): one forward pass of ``model``."""
+    hidden, p = last_hidden_layer(model, x)
+    return np.concatenate([hidden, p.astype(np.float32)], axis=1), p
 
 
 def file_sha256(path: str | Path) -> str:
