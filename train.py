@@ -296,6 +296,10 @@ def add_pen_writers(data: Data, config: Config, pen_digits: list, copies: int, h
             np.array([d.label for d in val], dtype=np.int64))
 
 
+UNIPEN_CREDIT = ("UNIPEN train_r01_v07 isolated digits (Guyon et al., ICPR 1994; "
+                 "doi:10.5281/zenodo.1195803, CC BY 4.0)")
+
+
 def accuracy(model, x, y) -> float:
     return float((model.predict(x).argmax(axis=1) == y).mean())
 
@@ -312,27 +316,15 @@ def unsure_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(levels[int(np.argmax(gain))])
 
 
-def unipen_test(model, data: Data) -> dict:
-    """UNIPEN's test writers, sent as strokes (for the report; never used for a choice):
-    {"unipen_test_accuracy", "unipen_credit"}, or {} without UNIPEN."""
-    if data.unipen_dir is None:
+def pen_test(model, folder: Path | None, load, name: str, credit: str) -> dict:
+    """One pen source's test writers, sent as strokes (for the report; never used for a choice):
+    {"<name>_test_accuracy", "<name>_credit"}, or {} without the source."""
+    if folder is None:
         return {}
-    digits = load_unipen(data.unipen_dir, "test")
+    digits = load(folder, "test")
     x = np.stack([strokes_to_mnist(list(d.strokes)) for d in digits])[:, None]
-    return {"unipen_test_accuracy": accuracy(model, x, np.array([d.label for d in digits])),
-            "unipen_credit": "UNIPEN train_r01_v07 isolated digits (Guyon et al., ICPR 1994; "
-                             "doi:10.5281/zenodo.1195803, CC BY 4.0)"}
-
-
-def pendigits_test(model, data: Data) -> dict:
-    """Pendigits' test writers, sent as strokes (for the report; never used for a choice):
-    {"pendigits_test_accuracy", "pendigits_credit"}, or {} without pendigits."""
-    if data.pendigits_dir is None:
-        return {}
-    digits = load_pendigits(data.pendigits_dir, "test")
-    x = np.stack([strokes_to_mnist(list(d.strokes)) for d in digits])[:, None]
-    return {"pendigits_test_accuracy": accuracy(model, x, np.array([d.label for d in digits])),
-            "pendigits_credit": PENDIGITS_CREDIT}
+    return {f"{name}_test_accuracy": accuracy(model, x, np.array([d.label for d in digits])),
+            f"{name}_credit": credit}
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -514,8 +506,8 @@ def run(config: Config, resume: bool, argv) -> int:
         "test_accuracy": float((test_pred == y_test).mean()),
         "test_errors": int((test_pred != y_test).sum()),
         "confusion_matrix": confusion.tolist(),
-        **unipen_test(model, data),
-        **pendigits_test(model, data),
+        **pen_test(model, data.unipen_dir, load_unipen, "unipen", UNIPEN_CREDIT),
+        **pen_test(model, data.pendigits_dir, load_pendigits, "pendigits", PENDIGITS_CREDIT),
         "unsure_below": unsure_threshold(
             None if data.x_unipen_val is None else model.predict(data.x_unipen_val),
             data.y_unipen_val),
