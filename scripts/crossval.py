@@ -3,6 +3,7 @@
     python -m scripts.crossval                         # 4 folds, train.py's defaults
     python -m scripts.crossval -- --pendigits-copies 2 # the same with train.py flags
     python -m scripts.crossval --folds 2 --out runs/cv --json   # last line: one JSON
+    python -m scripts.crossval --fold 0 --fold 1       # two of the 4 folds only
 
 The pen sources' test writers are for measuring only, and their validation writers are few: a
 setting chosen on them is chosen on about 2,000 digits, where one writer's habits can move a
@@ -102,10 +103,15 @@ def main(argv: list[str] | None = None) -> int:
                              "../shared/pendigits/)")
     parser.add_argument("--out", type=Path, default=Path("runs/crossval"),
                         help="where the fold models and the summary go (default runs/crossval)")
+    parser.add_argument("--fold", type=int, action="append", metavar="K",
+                        help="run only fold K (repeat for several; default: every fold)")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args(ours)
     if args.folds < 2:
         parser.error(f"--folds must be at least 2, got {args.folds}")
+    folds = sorted(set(args.fold)) if args.fold else list(range(args.folds))
+    if not all(0 <= k < args.folds for k in folds):
+        parser.error(f"--fold must be 0 to {args.folds - 1}, got {args.fold}")
     for flag in SET_HERE:
         if any(f == flag or f.startswith(flag + "=") for f in train_flags):
             parser.error(f"{flag} is set by crossval itself, not after --")
@@ -128,13 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
     out.mkdir(parents=True, exist_ok=True)
-    runs = [run_fold(k, args.folds, sources, out, train_flags) for k in range(args.folds)]
+    runs = [run_fold(k, args.folds, sources, out, train_flags) for k in folds]
     report = {"train_flags": train_flags, "runs": runs,
               "all": {source: summarise(runs, source) for source in sources}}
     (out / "crossval.json").write_text(json.dumps(report, indent=1))
 
-    print(f"\ntraining writers, {args.folds} folds by writer, train.py "
-          f"{' '.join(train_flags) or '(defaults)'}")
+    print(f"\ntraining writers, folds {', '.join(map(str, folds))} of {args.folds} by writer, "
+          f"train.py {' '.join(train_flags) or '(defaults)'}")
     for source in sources:
         print(f"{source}\nfold   digits  strokes   PNG     MNIST test")
         for r in runs:

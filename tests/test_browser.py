@@ -106,8 +106,10 @@ def phone(open_page):
 # ------------------------------------------------------------------------------ drawing
 
 
-def canvas_point(page, x, y):
-    box = page.locator("#canvas").bounding_box()  # viewport coordinates, scroll included
+def canvas_point(page, x, y, box=None):
+    """Viewport pixels of canvas fractions (x, y). box: the canvas's bounding box, if the caller
+    has it (each lookup is a round trip to the browser; a stroke looks once)."""
+    box = box or page.locator("#canvas").bounding_box()  # viewport coordinates, scroll included
     return box["x"] + x * box["width"], box["y"] + y * box["height"]
 
 
@@ -130,10 +132,11 @@ def draw_with_mouse(page, strokes, steps=5, square=True):
     if square:
         strokes = square_on(page, strokes)
     for stroke in strokes:
-        page.mouse.move(*canvas_point(page, *stroke[0]))
+        box = page.locator("#canvas").bounding_box()
+        page.mouse.move(*canvas_point(page, *stroke[0], box))
         page.mouse.down()
         for x, y in stroke[1:]:
-            page.mouse.move(*canvas_point(page, x, y), steps=steps if len(stroke) < 10 else 1)
+            page.mouse.move(*canvas_point(page, x, y, box), steps=steps if len(stroke) < 10 else 1)
         page.mouse.up()
 
 
@@ -144,11 +147,12 @@ def draw_with_finger(page, strokes, steps=4, square=True):
     cdp = page.context.new_cdp_session(page)
 
     def touch(kind, x, y):
-        px, py = canvas_point(page, x, y)
+        px, py = canvas_point(page, x, y, box)
         cdp.send("Input.dispatchTouchEvent", {
             "type": kind, "touchPoints": [{"x": px, "y": py, "radiusX": 4, "radiusY": 4}]})
 
     for stroke in strokes:
+        box = page.locator("#canvas").bounding_box()
         touch("touchStart", *stroke[0])
         moves = steps if len(stroke) < 10 else 1  # a drawn curve's points are dense already
         for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):

@@ -154,12 +154,20 @@ def test_crossval_trains_without_each_fold_and_scores_exactly_its_writers(tmp_pa
     assert json.loads((out / "crossval.json").read_text())["all"] == report["all"]
     again = run("crossval", "--folds", "2", *dirs, "--out", str(out), "--", *small)
     assert again.returncode == 0 and again.stdout.count("is there, scoring it") == 2
+    one = run("crossval", "--folds", "2", "--fold", "1", *dirs, "--out", str(out), "--", *small)
+    assert one.returncode == 0 and one.stdout.count("is there, scoring it") == 1
+    assert "fold 1/2:" in one.stdout and "fold 0/2:" not in one.stdout
 
 
 @pytest.mark.parametrize("flag", ["--unipen-holdout", "--pendigits-holdout", "--pendigits-dir"])
 def test_crossval_refuses_flags_it_sets_itself(tmp_path, flag):
     result = run("crossval", "--out", str(tmp_path), "--", flag, "1/4", timeout=60)
     assert result.returncode == 2 and f"{flag} is set by crossval itself" in result.stderr
+
+
+def test_crossval_refuses_a_fold_it_does_not_have(tmp_path):
+    result = run("crossval", "--folds", "4", "--fold", "4", "--out", str(tmp_path), timeout=60)
+    assert result.returncode == 2 and "--fold must be 0 to 3" in result.stderr
 
 
 def test_crossval_without_any_writers_says_so(tmp_path):
