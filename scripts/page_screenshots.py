@@ -18,24 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+from scripts._page import LAPTOP, PHONE, REPO, SMALL, chromium, draw, serving
 from training.unipen import load_unipen, resolve_unipen_dir
 
-REPO = Path(__file__).resolve().parents[1]
 NUMBER = "2026"
-CHROMIUM = "/usr/bin/chromium"
-LAPTOP = {"viewport": {"width": 1280, "height": 800}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True}
-SMALL = {"viewport": {"width": 320, "height": 568}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True}
 SHOTS = {  # name: (device, extra context options, Look inside open)
     "laptop": (LAPTOP, {}, False),
     "inside": (LAPTOP, {}, True),
@@ -94,30 +85,6 @@ def writers_number(url: str, unipen_dir: Path, number: str):
     raise SystemExit(f"no UNIPEN train writer's digits read as {number}: try another --number")
 
 
-def draw(page, strokes, touch: bool) -> None:
-    """Canvas-fraction strokes drawn as pointer events: the mouse, or touches through CDP."""
-    box = page.locator("#canvas").bounding_box()
-
-    def at(x, y):
-        return box["x"] + x * box["width"], box["y"] + y * box["height"]
-
-    cdp = page.context.new_cdp_session(page) if touch else None
-    for stroke in strokes:
-        if touch:
-            for i, (x, y) in enumerate(stroke):
-                px, py = at(x, y)
-                cdp.send("Input.dispatchTouchEvent", {
-                    "type": "touchStart" if i == 0 else "touchMove",
-                    "touchPoints": [{"x": px, "y": py, "radiusX": 4, "radiusY": 4}]})
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-        else:
-            page.mouse.move(*at(*stroke[0]))
-            page.mouse.down()
-            for x, y in stroke[1:]:
-                page.mouse.move(*at(x, y))
-            page.mouse.up()
-
-
 def shoot(browser, url: str, digits, name: str, out: Path) -> Path:
     device, extra, inside = SHOTS[name]
     context = browser.new_context(reduced_motion="reduce", **device, **extra)
@@ -156,28 +123,10 @@ def main(argv=None) -> None:
         parser.error("UNIPEN is needed: --unipen-dir or $UNIPEN_DIR")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from playwright.sync_api import sync_playwright  # a test tool: only this script needs it
-
-    with tempfile.TemporaryDirectory() as tmp:
-        server = subprocess.Popen(
-            [sys.executable, "serve.py", "--port", "0", "--db", str(Path(tmp) / "d.sqlite")],
-            cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        try:
-            line = server.stdout.readline()  # serve.py prints the URL once the model is loaded
-            if "http://" not in line:
-                raise SystemExit(f"serve.py did not start: {line!r}")
-            url = "http://" + line.split("http://")[1].split("/")[0]
-            digits = writers_number(url, unipen_dir, args.number)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                                     args=["--no-sandbox"])
-                for name in SHOTS:
-                    print(shoot(browser, url, digits, name, out))
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-
+    with serving() as url, chromium() as browser:
+        digits = writers_number(url, unipen_dir, args.number)
+        for name in SHOTS:
+            print(shoot(browser, url, digits, name, out))
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = sorted(p.stem for p in (REPO / "scripts").glob("*.py") if p.stem != "__init__")
+# scripts/_NAME.py: helpers that several scripts share, not scripts themselves
+SCRIPTS = sorted(p.stem for p in (REPO / "scripts").glob("*.py") if not p.stem.startswith("_"))
 
 
 def run(name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -26,10 +27,11 @@ def test_every_script_runs_as_a_module_and_explains_itself(name):
 
 
 def test_no_script_edits_the_import_path_or_imports_another_script():
-    for name in SCRIPTS:
+    for name in SCRIPTS + ["_page"]:
         text = (REPO / "scripts" / f"{name}.py").read_text()
         assert "sys.path" not in text, name
-        assert "from scripts" not in text and "import scripts" not in text, name
+        imported = text.replace("from scripts._", "")  # a shared helper is not a script
+        assert "from scripts" not in imported and "import scripts" not in imported, name
         for command in ("train", "serve", "bench", "evaluate_drawings"):
             assert f"from {command} import" not in text and f"import {command}\n" not in text
 
@@ -177,3 +179,18 @@ def test_crossval_without_any_writers_says_so(tmp_path):
     assert "unipen's train.jsonl.gz not found" in result.stderr
     assert "pendigits's train.jsonl.gz not found" in result.stderr
     assert "no writers to cross-validate over" in result.stderr
+
+
+@pytest.mark.browser
+def test_page_writers_draws_each_digit_on_the_page_and_compares_with_the_api(tmp_path):
+    write_pen_splits(tmp_path / "unipen", ["apb-ann"], "art-tom", "unipen-1a")
+    write_pen_splits(tmp_path / "pendigits", ["tra-01"], "tes-01", "pendigits")
+    result = run("page_writers", "--per-class", "1", "--unipen-dir", str(tmp_path / "unipen"),
+                 "--pendigits-dir", str(tmp_path / "pendigits"), "--json", timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(report["sources"]) == {"UNIPEN", "pendigits"}
+    for source in report["sources"].values():
+        assert source["n"] == 10  # one test digit of each class, drawn with the mouse
+        assert source["page_agrees_with_read"] >= 0.9, source["disagree"]
+        assert source["read"] >= 0.8 and source["predict"] >= 0.8, source
