@@ -179,8 +179,8 @@ def _nearest(segments, height, width, reach):
             if gap > reach:
                 continue
             half = np.sqrt(reach * reach - gap * gap)  # columns farther cannot be in reach
-            lo = max(0, int(np.floor(xlo - half - 0.5)) - 1)
-            hi = min(width, int(np.ceil(xhi + half - 0.5)) + 2)
+            lo = max(0, int(np.ceil(xlo - half - 0.5 - 1e-9)))  # pixel centres j + 0.5
+            hi = min(width, int(np.floor(xhi + half - 0.5 + 1e-9)) + 1)
             row = best[i, lo:hi]
             across = (py - y0) * dy
             for k in range(hi - lo):
@@ -226,7 +226,8 @@ def render(strokes: Strokes, shape: tuple[int, int], pen: float, *,
         raise ValueError(f"the pen must be wider than 0 px, got {pen}")
     height, width = int(shape[0]), int(shape[1])
     radius = pen / 2
-    nearest = _nearest(segments(strokes, smoothing), height, width, radius + 1.0)
+    # Pixels farther than radius + 0.5 get no ink: _nearest need not measure them.
+    nearest = _nearest(segments(strokes, smoothing), height, width, radius + 0.5)
     # A pen narrower than a pixel covers at most its width of one: cap the edge ramp there.
     return np.clip(radius + 0.5 - nearest, 0.0, min(1.0, pen)).astype(np.float32)
 

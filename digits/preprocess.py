@@ -336,9 +336,11 @@ def strokes_to_mnist(strokes: list[np.ndarray], pen: float | None = None) -> np.
     width = WORK * STROKE_WIDTH / BOX_SIDE  # MNIST's pen at the work scale
     scale = (WORK - width) / extent
     margin = width / 2 + 2
-    placed = [(line - low) * scale + margin for line in lines]
-    right, bottom = np.ceil(np.concatenate(placed).max(axis=0) + margin).astype(int)
-    thick = render(placed, (int(bottom), int(right)), width, smoothing=False)  # ~(84, 84)
+    placed = (points - low) * scale + margin  # (P, 2), all strokes end to end
+    right, bottom = np.ceil(placed.max(axis=0) + margin).astype(int)
+    ends = np.cumsum([len(line) for line in lines])
+    placed_lines = [placed[end - len(line):end] for line, end in zip(lines, ends)]
+    thick = render(placed_lines, (int(bottom), int(right)), width, smoothing=False)  # ~(84, 84)
     top, bottom, left, right = _bbox(thick >= INK_THRESHOLD)
     thick = thick[top:bottom, left:right]
     return _centre(thick, BOX_SIDE / max(thick.shape))
@@ -356,13 +358,19 @@ def _without_strays(lines: list[np.ndarray]) -> list[np.ndarray]:
     """
     if len(lines) < 2:
         return lines
-    reach = STRAY_EXTENT * float(np.ptp(np.concatenate(lines), axis=0).max())
+    points = np.concatenate(lines)  # (P, 2)
+    starts = np.cumsum([0] + [len(line) for line in lines[:-1]])
+    low = np.minimum.reduceat(points, starts, axis=0)  # (L, 2): each stroke's box
+    high = np.maximum.reduceat(points, starts, axis=0)
+    reach = STRAY_EXTENT * float((high.max(axis=0) - low.min(axis=0)).max())
+    small = (high - low).max(axis=1) < reach  # (L,)
+    if not small.any():
+        return lines
     pieces = [segments([line]) for line in lines]  # (S_i, 4) each
     kept = []
     for i, line in enumerate(lines):
-        small = float(np.ptp(line, axis=0).max()) < reach
-        if small and not within_reach(_one_per_cell(line, reach / 16),
-                                      np.concatenate(pieces[:i] + pieces[i + 1:]), reach):
+        if small[i] and not within_reach(_one_per_cell(line, reach / 16),
+                                         np.concatenate(pieces[:i] + pieces[i + 1:]), reach):
             continue
         kept.append(line)
     return kept or lines
