@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 from PIL import Image
 
-from digits.canvas import render, segments, within_reach
+from digits.canvas import _nearest, render, segments, within_reach
 from digits.drawing import BlankDrawingError, load_drawing, load_pen, load_strokes
 from digits.strokes import redraw, stroke_width, strokes_mask, thin
 
@@ -334,16 +334,63 @@ def strokes_to_mnist(strokes: list[np.ndarray], pen: float | None = None) -> np.
     if extent == 0 or (pen is not None and pen > DOT_RATIO * (extent + pen)):  # as for a PNG
         raise BlankDrawingError("There is only a dot on the canvas: draw a digit first.")
     width = WORK * STROKE_WIDTH / BOX_SIDE  # MNIST's pen at the work scale
-    scale = (WORK - width) / extent
-    margin = width / 2 + 2
-    placed = (points - low) * scale + margin  # (P, 2), all strokes end to end
-    right, bottom = np.ceil(placed.max(axis=0) + margin).astype(int)
     ends = np.cumsum([len(line) for line in lines])
-    placed_lines = [placed[end - len(line):end] for line, end in zip(lines, ends)]
-    thick = render(placed_lines, (int(bottom), int(right)), width, smoothing=False)  # ~(84, 84)
+    return _draw(points, ends, low, (WORK - width) / extent, width)
+
+
+def _draw_reference(points: np.ndarray, ends: np.ndarray, low: np.ndarray, scale: float,
+                    width: float) -> np.ndarray:
+    """NumPy twin of ``_draw``: the strokes points[ends[k - 1]:ends[k]], float64 (P, 2) end to
+    end, moved by -low and scaled by ``scale`` to the work scale, drawn with a pen ``width`` px
+    wide (digits.canvas.render), cropped to the ink and centred: float32 (28, 28)."""
+    margin = width / 2 + 2
+    placed = (points - low) * scale + margin  # (P, 2)
+    right, bottom = np.ceil(placed.max(axis=0) + margin).astype(int)
+    lines = np.split(placed, ends[:-1])
+    thick = render(lines, (int(bottom), int(right)), width, smoothing=False)  # ~(84, 84)
     top, bottom, left, right = _bbox(thick >= INK_THRESHOLD)
     thick = thick[top:bottom, left:right]
-    return _centre(thick, BOX_SIDE / max(thick.shape))
+    return _centre_reference(thick, BOX_SIDE / max(thick.shape))
+
+
+@njit(cache=True, nogil=True)
+def _draw(points, ends, low, scale, width):
+    """``_draw_reference`` in one compiled pass: the same pixels, bit for bit, without a dozen
+    NumPy calls on small arrays for each candidate digit of a number (a third of its time)."""
+    margin = width / 2 + 2
+    placed = np.empty_like(points)  # (P, 2)
+    for i in range(points.shape[0]):
+        placed[i, 0] = (points[i, 0] - low[0]) * scale + margin
+        placed[i, 1] = (points[i, 1] - low[1]) * scale + margin
+    right = int(np.ceil(placed[:, 0].max() + margin))
+    bottom = int(np.ceil(placed[:, 1].max() + margin))
+    count, start = 0, 0  # the segments, as digits.canvas.segments makes them
+    for end in ends:
+        count += max(end - start - 1, 1) if end > start else 0
+        start = end
+    pieces = np.empty((count, 4))
+    k, start = 0, 0
+    for end in ends:
+        if end - start == 1:  # a dot
+            pieces[k] = (placed[start, 0], placed[start, 1], placed[start, 0], placed[start, 1])
+            k += 1
+        for i in range(start, end - 1):
+            pieces[k] = (placed[i, 0], placed[i, 1], placed[i + 1, 0], placed[i + 1, 1])
+            k += 1
+        start = end
+    radius = width / 2  # digits.canvas.render from here
+    nearest = _nearest(pieces, bottom, right, radius + 0.5)
+    thick = np.empty((bottom, right), dtype=np.float32)
+    top, low_row, left, right_col = bottom, -1, right, -1  # the box of ink >= INK_THRESHOLD
+    for i in range(bottom):
+        for j in range(right):
+            ink = np.float32(min(max(radius + 0.5 - nearest[i, j], 0.0), min(1.0, width)))
+            thick[i, j] = ink
+            if ink >= INK_THRESHOLD:
+                top, low_row = min(top, i), max(low_row, i)
+                left, right_col = min(left, j), max(right_col, j)
+    crop = thick[top:low_row + 1, left:right_col + 1]
+    return _centre(crop, BOX_SIDE / max(crop.shape[0], crop.shape[1]))
 
 
 def _without_strays(lines: list[np.ndarray]) -> list[np.ndarray]:
