@@ -159,14 +159,26 @@ def within_reach(points: np.ndarray, pieces: np.ndarray, reach: float) -> bool:
 def _nearest(segments, height, width, reach):
     """float64 (height, width): each pixel centre's distance to the nearest segment where it is
     at most ``reach``, inf elsewhere. segments: float64 (S, 4) of (x0, y0, x1, y1).
+    ``_nearest_reference`` is the same in NumPy, and the two agree to the bit."""
+    best = _nearest_squared(segments, height, width, reach)
+    nearest = np.empty((height, width))
+    for i in range(height):
+        for j in range(width):
+            d = np.sqrt(best[i, j])
+            nearest[i, j] = d if d <= reach else np.inf
+    return nearest
 
-    Only the pixels within ``reach`` of each segment's bounding box are visited (a pixel more),
-    row by row: for a drawing that is a hundred or so per segment, not the whole canvas. The
-    smallest squared distance is kept, and its square root taken once per pixel at the end,
-    which is the smallest distance exactly (the square root is monotonic); the loop over a
-    row then has no branch and the compiler vectorises it. ``_nearest_reference`` is the same
-    in NumPy, and the two agree to the bit."""
-    best = np.full((height, width), np.inf)  # squared distances
+
+@njit(cache=True, nogil=True)
+def _nearest_squared(segments, height, width, reach):
+    """The square of each pixel centre's distance to the nearest segment, for the pixels within
+    ``reach`` of one (others: inf, or a distance beyond ``reach``).
+
+    Only the pixels within ``reach`` of each segment's bounding box are visited, row by row:
+    for a drawing that is a hundred or so per segment, not the whole canvas. The smallest
+    squared distance is kept; its square root is the smallest distance exactly (the square
+    root is monotonic), and the loop over a row has no branch, so the compiler vectorises it."""
+    best = np.full((height, width), np.inf)
     for s in range(segments.shape[0]):
         x0, y0, x1, y1 = segments[s, 0], segments[s, 1], segments[s, 2], segments[s, 3]
         dx, dy = x1 - x0, y1 - y0
@@ -192,12 +204,7 @@ def _nearest(segments, height, width, reach):
                 ex, ey = px - (x0 + t * dx), py - (y0 + t * dy)
                 d2 = ex * ex + ey * ey
                 row[k] = d2 if d2 < row[k] else row[k]
-    nearest = np.empty((height, width))
-    for i in range(height):
-        for j in range(width):
-            d = np.sqrt(best[i, j])
-            nearest[i, j] = d if d <= reach else np.inf
-    return nearest
+    return best
 
 
 def _nearest_reference(segments, height, width, reach):

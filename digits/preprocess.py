@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 from PIL import Image
 
-from digits.canvas import _nearest, render, segments, within_reach
+from digits.canvas import _nearest_squared, render, segments, within_reach
 from digits.drawing import BlankDrawingError, load_drawing, load_pen, load_strokes
 from digits.strokes import redraw, stroke_width, strokes_mask, thin
 
@@ -245,12 +245,13 @@ def _centre(thick: np.ndarray, scale: float) -> np.ndarray:
     for _ in range(3):  # measure, correct, measure: the second correction is ~1e-3 px
         _area_band(h, cy + 0.5 - (CENTRE + 0.5) / scale, scale, wy, first_y, count_y)
         _area_band(w, cx + 0.5 - (CENTRE + 0.5) / scale, scale, wx, first_x, count_x)
-        for r in range(28):
-            for j in range(w):
-                acc = 0.0
-                for k in range(count_y[r]):
-                    acc += wy[r, k] * thick[first_y[r] + k, j]
-                tall[r, j] = acc
+        for r in range(28):  # the same sums, term by term, along whole rows
+            row = tall[r]
+            row[:] = 0.0
+            for k in range(count_y[r]):
+                weight, source = wy[r, k], thick[first_y[r] + k]
+                for j in range(w):
+                    row[j] += weight * source[j]
         mass, my, mx = 0.0, 0.0, 0.0
         for r in range(28):
             for c in range(28):
@@ -379,12 +380,15 @@ def _draw(points, ends, low, scale, width):
             k += 1
         start = end
     radius = width / 2  # digits.canvas.render from here
-    nearest = _nearest(pieces, bottom, right, radius + 0.5)
+    reach = radius + 0.5
+    squared = _nearest_squared(pieces, bottom, right, reach)
     thick = np.empty((bottom, right), dtype=np.float32)
     top, low_row, left, right_col = bottom, -1, right, -1  # the box of ink >= INK_THRESHOLD
     for i in range(bottom):
         for j in range(right):
-            ink = np.float32(min(max(radius + 0.5 - nearest[i, j], 0.0), min(1.0, width)))
+            d = np.sqrt(squared[i, j])
+            nearest = d if d <= reach else np.inf
+            ink = np.float32(min(max(reach - nearest, 0.0), min(1.0, width)))
             thick[i, j] = ink
             if ink >= INK_THRESHOLD:
                 top, low_row = min(top, i), max(low_row, i)
