@@ -383,7 +383,7 @@ def _draw(points, ends, low, scale, width):
     reach = radius + 0.5
     squared = _nearest_squared(pieces, bottom, right, reach)
     thick = np.empty((bottom, right), dtype=np.float32)
-    top, low_row, left, right_col = bottom, -1, right, -1  # the box of ink >= INK_THRESHOLD
+    top, last_row, left, last_col = bottom, -1, right, -1  # the box of ink >= INK_THRESHOLD
     for i in range(bottom):
         for j in range(right):
             d = np.sqrt(squared[i, j])
@@ -391,9 +391,9 @@ def _draw(points, ends, low, scale, width):
             ink = np.float32(min(max(reach - nearest, 0.0), min(1.0, width)))
             thick[i, j] = ink
             if ink >= INK_THRESHOLD:
-                top, low_row = min(top, i), max(low_row, i)
-                left, right_col = min(left, j), max(right_col, j)
-    crop = thick[top:low_row + 1, left:right_col + 1]
+                top, last_row = min(top, i), max(last_row, i)
+                left, last_col = min(left, j), max(last_col, j)
+    crop = thick[top:last_row + 1, left:last_col + 1]
     return _centre(crop, BOX_SIDE / max(crop.shape[0], crop.shape[1]))
 
 
