@@ -192,7 +192,7 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
 
     @app.post("/api/read")
     def read():
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         payload = read_json(request)
         drawing = read_drawing(payload)  # the same forms, caps and errors as predict
         person = _checked(check_person, payload.get("person"))
@@ -203,7 +203,7 @@ def create_app(model: Any, weights_name: str, explainer: Explainer | None = None
             answer = read_number(drawing, judge, adapt)
         response.set_header("Server-Timing", _server_timing(
             queue=turn - started, read=time.perf_counter() - turn,
-            total=time.perf_counter() - started))
+            total=time.perf_counter() - started, cpu=time.thread_time() - started_cpu))
         return json_answer(answer)
 
     @app.post("/api/explain")

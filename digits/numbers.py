@@ -140,8 +140,9 @@ def clusters(boxes: np.ndarray, height: float, blob_of: np.ndarray | None = None
     (A,), when given), as groups of indices into ``boxes``, ordered by the middle of their
     joint boxes."""
     n = len(boxes)
-    width = boxes[:, 2] - boxes[:, 0]
-    wide = width >= BOUND_WIDTH * height
+    left, right = boxes[:, 0].tolist(), boxes[:, 2].tolist()  # floats: a quick double loop
+    width = [r - x for x, r in zip(left, right)]
+    wide = [w >= BOUND_WIDTH * height for w in width]
     root = list(range(n))
 
     def find(a: int) -> int:
@@ -152,30 +153,33 @@ def clusters(boxes: np.ndarray, height: float, blob_of: np.ndarray | None = None
 
     for a in range(n):
         for b in range(a + 1, n):
-            overlap = min(boxes[a, 2], boxes[b, 2]) - max(boxes[a, 0], boxes[b, 0])
+            if not (wide[a] and wide[b]):
+                continue
+            overlap = min(right[a], right[b]) - max(left[a], left[b])
             cut = blob_of is not None and blob_of[a] == blob_of[b]
-            if wide[a] and wide[b] and not cut and overlap >= BOUND * min(width[a], width[b]):
+            if not cut and overlap >= BOUND * min(width[a], width[b]):
                 root[find(a)] = find(b)
     groups: dict[int, list[int]] = {}
     for a in range(n):
         groups.setdefault(find(a), []).append(a)
     return sorted(groups.values(),
-                  key=lambda g: (boxes[g, 0].min() + boxes[g, 2].max()) / 2)
+                  key=lambda g: (min(left[a] for a in g) + max(right[a] for a in g)) / 2)
 
 
 def candidates(boxes: np.ndarray, height: float) -> list[tuple[int, int]]:
     """Runs (first, end) of atoms, ordered left to right, that could be one digit (step 3):
     one atom, or up to MAX_RUN neighbours no wider together than MAX_WIDTH of the height with no
     blank wider than MAX_GAP between them."""
+    lefts, rights = boxes[:, 0].tolist(), boxes[:, 2].tolist()
     runs = []
     for first in range(len(boxes)):
-        right = boxes[first, 2]
+        left, right = lefts[first], rights[first]
         runs.append((first, first + 1))
         for end in range(first + 2, min(first + MAX_RUN, len(boxes)) + 1):
-            if boxes[end - 1, 0] - right > MAX_GAP * height:
+            if lefts[end - 1] - right > MAX_GAP * height:
                 break
-            right = max(right, boxes[end - 1, 2])
-            if right - boxes[first:end, 0].min() > MAX_WIDTH * height:
+            left, right = min(left, lefts[end - 1]), max(right, rights[end - 1])
+            if right - left > MAX_WIDTH * height:
                 break
             runs.append((first, end))
     return runs
@@ -210,14 +214,16 @@ def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
     """Steps 2-4 for atoms with these boxes (A, 4) and a way to draw any set of them."""
     height = _boxes_height(boxes)
     groups = clusters(boxes, height, blob_of)  # atoms that stay together, left to right
-    joint = np.array([[boxes[g, 0].min(), boxes[g, 1].min(), boxes[g, 2].max(),
-                       boxes[g, 3].max()] for g in groups])  # (G, 4)
+    as_floats = boxes.tolist()
+    joint = np.array([_box(as_floats, g) for g in groups])  # (G, 4)
     point = _points(joint, height) if len(groups) > 2 else np.zeros(len(groups), dtype=bool)
     if blob_of is not None:  # a strip cut from a blob is no decimal point
         point &= [len(g) == 1 and (blob_of == blob_of[g[0]]).sum() == 1 for g in groups]
     keep = [g for g, p in zip(groups, point) if not p]
     kept = joint[~point]
     runs = candidates(kept, height)
+    as_floats = kept.tolist()
+    run_box = {run: _box(as_floats, range(*run)) for run in runs}  # (x0, y0, x1, y1)
     inputs, tried, skips = [], [], []
     for first, end in runs:
         x = draw([a for g in keep[first:end] for a in g])
@@ -232,13 +238,13 @@ def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
     p = np.asarray(p, dtype=np.float64)
     p_not = np.asarray(p_not, dtype=np.float64)
     # a run of several clusters wider than WIDE is suspect (one cluster may be wide: a 5's bar)
-    wide = np.array([(kept[f:e, 2].max() - kept[f:e, 0].min()) / height - WIDE if e - f > 1
+    wide = np.array([(run_box[f, e][2] - run_box[f, e][0]) / height - WIDE if e - f > 1
                      else 0.0 for f, e in tried])
     # parting two strips of one blob costs CUT_COST, paid by the run that starts after the cut
     blobs = [set() if blob_of is None else {int(blob_of[a]) for a in g} for g in keep]
     cut = np.array([f > 0 and bool(blobs[f - 1] & blobs[f]) for f, _ in tried])
     # a piece much shorter than the writing is part of a digit (a 5's bar, a 7's stub)
-    short = np.array([kept[f:e, 3].max() - kept[f:e, 1].min() < SHORT * height for f, e in tried])
+    short = np.array([run_box[run][3] - run_box[run][1] < SHORT * height for run in tried])
     scores = (np.log(p.max(axis=1) + 1e-9)
               + np.log1p(-np.minimum(p_not, 0.999)) - PIECE_COST
               - WIDE_COST * np.maximum(wide, 0.0) - CUT_COST * cut - SHORT_COST * short)
@@ -255,10 +261,7 @@ def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
             continue  # a speck left out
         first, end = tried[k]
         atoms = tuple(sorted(a for g in keep[first:end] for a in g))
-        sub = kept[first:end]
-        box = (float(sub[:, 0].min()), float(sub[:, 1].min()), float(sub[:, 2].max()),
-               float(sub[:, 3].max()))
-        pieces.append(Piece(atoms, box, inputs[k], p[k], float(p_not[k])))
+        pieces.append(Piece(atoms, run_box[first, end], inputs[k], p[k], float(p_not[k])))
     middles = [(b[0] + b[2]) / 2 for b in (piece.box for piece in pieces)]
     points, point_atoms = [], []
     for g in np.flatnonzero(point):
@@ -267,6 +270,13 @@ def _read(boxes: np.ndarray, draw: Callable[[list[int]], np.ndarray | None],
     tried_atoms = [(tuple(sorted(a for g in keep[f:e] for a in g)), float(score))
                    for (f, e), score in zip(tried, scores)]
     return Reading(pieces, sorted(set(points)), point_atoms, tried_atoms)
+
+
+def _box(boxes: list[list[float]], which) -> tuple[float, float, float, float]:
+    """The box (x0, y0, x1, y1) around boxes[i] for i in ``which``."""
+    chosen = [boxes[i] for i in which]
+    return (min(b[0] for b in chosen), min(b[1] for b in chosen), max(b[2] for b in chosen),
+            max(b[3] for b in chosen))
 
 
 # ------------------------------------------------------------------------------- strokes

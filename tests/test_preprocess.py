@@ -23,6 +23,12 @@ from digits.drawing import MAX_SIDE, BlankDrawingError, load_drawing
 from digits.preprocess import (
     BOX_SIDE,
     CENTRE,
+    STROKE_WIDTH,
+    WORK,
+    _centre,
+    _centre_reference,
+    _draw,
+    _draw_reference,
     preprocess,
     preprocess_strokes,
     to_mnist,
@@ -130,6 +136,42 @@ def test_aspect_ratio_is_kept_for_a_wide_digit():
 def test_centre_of_mass_lands_on_mnist_centre(name, box):
     cy, cx = centre_of_mass(to_mnist(draw(SHAPES[name], box=box)))
     assert abs(cy - CENTRE) < 0.1 and abs(cx - CENTRE) < 0.1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_centring_kernel_gives_its_numpy_twins_float32_values(seed):
+    """_centre sums each output pixel's few source pixels in loops, _centre_reference multiplies
+    whole matrices: float64 sums in another order, the same float32 28x28, bit for bit."""
+    rng = np.random.default_rng(seed)
+    for _ in range(25):
+        points = np.cumsum(rng.normal(0, 3, (int(rng.integers(2, 40)), 2)), axis=0)
+        points = 7 + 70 * (points - points.min(axis=0)) / max(np.ptp(points, axis=0).max(), 1e-9)
+        ink = render([points], (84, 84), rng.uniform(2, 14), smoothing=False)
+        rows, cols = np.flatnonzero(ink.max(axis=1) >= 0.5), np.flatnonzero(ink.max(axis=0) >= 0.5)
+        thick = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]  # a view, as strokes_to_mnist's
+        scale = BOX_SIDE / max(thick.shape)
+        np.testing.assert_array_equal(_centre(thick, scale), _centre_reference(thick, scale))
+    wide = rng.uniform(0, 1, (7, 300)).astype(np.float32)  # any shape, any scale
+    np.testing.assert_allclose(_centre(wide, 0.07), _centre_reference(wide, 0.07), atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_stroke_drawing_kernel_gives_its_numpy_twins_pixels(seed):
+    """_draw places, draws, crops and centres strokes in one compiled pass; _draw_reference does
+    it with digits.canvas.render and NumPy: the same float32 28x28, bit for bit, dots and all."""
+    rng = np.random.default_rng(seed)
+    width = WORK * STROKE_WIDTH / BOX_SIDE  # MNIST's pen at the work scale
+    for _ in range(25):
+        lines = [np.cumsum(rng.normal(0, rng.uniform(0.1, 3), (int(rng.integers(1, 40)), 2)),
+                           axis=0) + rng.uniform(-5, 5, 2) for _ in range(int(rng.integers(1, 4)))]
+        points = np.concatenate(lines)
+        low, extent = points.min(axis=0), float(np.ptp(points, axis=0).max())
+        if extent == 0:
+            continue
+        ends = np.cumsum([len(line) for line in lines])
+        scale = (WORK - width) / extent
+        np.testing.assert_array_equal(_draw(points, ends, low, scale, width),
+                                      _draw_reference(points, ends, low, scale, width))
 
 
 # ------------------------------------------------------------------------------------------------

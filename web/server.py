@@ -68,7 +68,8 @@ MAX_QUIET = 2.0  # s at most that a connection told to come back later is not re
 BACKLOG = 1024
 
 _BARE_LF = re.compile(rb"(?<!\r)\n")
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc's malloc.h
+MMAP_THRESHOLD = 8 << 20  # bytes: larger blocks get memory of their own, freed at once
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -102,15 +103,23 @@ def run(app: Callable, sock: socket.socket, *, workers: int = 1, threads: int = 
 
 
 def _give_large_buffers_back() -> None:
-    """Have glibc return buffers of 1 MiB and more to the system when they are freed.
+    """Fix glibc's thresholds so that freed memory goes back to the system, and one heap only.
 
     By default glibc raises its mmap threshold (and its trim threshold with it) each time a
     large block is freed, so the next ones come from its per-thread heaps, which keep them:
     after bursts of 1.5 MB request bodies the server stayed 50-60 MiB larger than it started.
-    Fixed thresholds (mallopt(3)) give each such buffer its own mapping, unmapped when freed:
-    15-18 MiB larger after 2,000 to 8,000 refused requests of every kind (measured with the
-    requests of tests/test_web_server.py). Smaller blocks, such as a 280x280 canvas's arrays,
-    stay on the heap and cost no system call. A no-op without glibc.
+    Fixed thresholds (mallopt(3)) stop that: blocks of MMAP_THRESHOLD and more get their own
+    mapping, unmapped when freed, and a heap with more than 2 MiB free at its top gives it back.
+    One heap for all threads (M_ARENA_MAX 1) keeps what bodies leave behind in one place.
+
+    Why 8 MiB and not 1: a block that gets its own mapping is new memory each time, and the
+    kernel zeroes every page of it on first touch. /api/read of a 4-digit number runs about 9
+    candidate digits through the CNN at once, whose Winograd products alone take 1.8 MB: with
+    a 1 MiB threshold that was 442 page faults and 1.4 ms more CPU per request (6.1-6.3 against
+    4.7-4.8 ms on the 2-core VM of docs/numbers.md). The price, after the 2,000 refused requests
+    of every kind of tests/test_web_server.py: 12-13 MiB larger than before them (two runs),
+    against 3 MiB with 1 MiB (15-18 when first measured) and 11-26 MiB with 8 MiB and a heap
+    per thread. A no-op without glibc.
 
     This is the serving process's policy; a training process wants the opposite (nn's
     DataParallel keeps freed memory for the next step), and the two never share a process.
@@ -119,8 +128,9 @@ def _give_large_buffers_back() -> None:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return
-    mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     mallopt(_M_TRIM_THRESHOLD, 2 << 20)  # and trim heaps again: the raise had doubled this too
+    mallopt(_M_ARENA_MAX, 1)
 
 
 def _serve_here(app: Callable, sock: socket.socket, threads: int) -> None:
