@@ -8,7 +8,7 @@
 For each worker count it starts `python serve.py --port 0 --workers N` (its default threads, the
 committed weights) in a subprocess and posts a drawn "7" in the two forms the API takes: the PNG
 a 280x280 page canvas exports, and the strokes the page itself sends (a point every 1% of the
-canvas, as pointer events give them); and a 4-digit number, "7410", as the strokes of a 560x280
+canvas, as pointer events give them); and a 4-digit number, "7140", as the strokes of a 560x280
 canvas to /api/read (form "number"). For each form:
 
 1. latency: `requests` sequential requests on one keep-alive connection. "server" is the time
@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = str(ROOT / "weights" / "mnist_cnn.npz")
 WARMUP = 20
 SEVEN = [[(0.28, 0.20), (0.72, 0.20), (0.45, 0.85)]]  # a "7" in canvas fractions
-# "7410" on a canvas twice as wide as tall, in fractions of its height: a 7, a 1, a 4 in two
+# "7140" on a canvas twice as wide as tall, in fractions of its height: a 7, a 1, a 4 in two
 # strokes, a 0
 _t = np.linspace(0, 2 * np.pi, 40)
 NUMBER = [[(0.1, 0.2), (0.45, 0.2), (0.25, 0.85)], [(0.7, 0.2), (0.68, 0.85)],
@@ -74,7 +74,7 @@ def _dense(stroke, scale: float) -> list[list[float]]:
 
 def request_bodies() -> dict[str, bytes]:
     """The JSON bodies: {"image": PNG data URL} and {"strokes": ..., "pen": ...} of a 7 for
-    /api/predict, and {"strokes": ...} of "7410" for /api/read."""
+    /api/predict, and {"strokes": ...} of "7140" for /api/read."""
     png = canvas_png(SEVEN)
     strokes = [_dense(stroke, EXPORT_SIZE) for stroke in SEVEN]
     number = [_dense(stroke, EXPORT_SIZE) for stroke in NUMBER]
@@ -297,7 +297,7 @@ def print_report(result: dict) -> None:
     sizes = result["body_bytes"]
     print(f"serve.py on waitress, {result['weights']}: a drawn 7 as a 280x280 canvas PNG "
           f"({sizes['png']:,} byte request) and as the page's strokes ({sizes['strokes']:,}); "
-          f"'number': 7410 as strokes to /api/read ({sizes['number']:,})")
+          f"'number': 7140 as strokes to /api/read ({sizes['number']:,})")
     print(f"{'':22}{'server ms':>10}{'p99':>7}{'preproc':>9}{'client ms':>11}"
           f"{'requests/s':>12}{'errors':>8}{'CPU ms/req':>12}")
     for run in result["runs"]:
