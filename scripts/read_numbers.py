@@ -30,7 +30,7 @@ from digits.drawing import BlankDrawingError, load_drawing
 from digits.numbers import read_ink, read_strokes
 from digits.preprocess import strokes_to_mnist
 from training.not_digits import load_letters
-from training.numbers import GAPS, compose_numbers, number_png
+from training.numbers import GAPS, Number, compose_numbers, number_png
 from training.unipen import (
     VALIDATION,
     is_held_out,
@@ -102,8 +102,9 @@ def score_numbers(numbers, judge, rng, forms=("strokes", "png")) -> dict:
 
 def score_single(digits, judge) -> dict:
     """Each digit alone, as strokes: read as one digit by /api/read's reading, its accuracy, and
-    /api/predict's accuracy on the same drawings."""
-    one, read_right, inputs = 0, 0, []
+    /api/predict's accuracy on the same drawings; the digits misread, as numbers of one digit
+    (text, read, None), under "misread"."""
+    one, read_right, inputs, misread = 0, 0, [], []
     for d in digits:
         try:
             reading = read_strokes(d.strokes, judge.read)
@@ -113,12 +114,17 @@ def score_single(digits, judge) -> dict:
         one += len(text) == 1
         read_right += text == str(d.label)
         inputs.append(strokes_to_mnist(list(d.strokes)))
+        if text != str(d.label):
+            strokes = tuple(np.asarray(s, dtype=np.float64) for s in d.strokes)
+            misread.append((Number(strokes, str(d.label), (0,) * len(strokes), d.writer,
+                                   "single"), text, None))
     p, p_not = judge.read(np.stack(inputs))
     truth = np.array([d.label for d in digits])
     return {"n": len(digits), "read_as_one_digit": one / len(digits),
             "read_accuracy": read_right / len(digits),
             "predict_accuracy": float((p.argmax(axis=1) == truth).mean()),
-            "digits_called_not_a_digit": float(judge.is_not_a_digit(p_not).mean())}
+            "digits_called_not_a_digit": float(judge.is_not_a_digit(p_not).mean()),
+            "misread": misread}
 
 
 def score_letters(letters, judge) -> dict:
@@ -185,6 +191,10 @@ def evaluate(judge, digits, letters, lengths=LENGTHS, count=COUNT, seed=SEED,
         if sheet is not None:
             misread_sheet(sheet.with_name(f"{sheet.stem}_{form}{sheet.suffix}"), misread,
                           f"{name}, numbers sent as {form}")
+    misread = report["single"].pop("misread")
+    if sheet is not None:
+        misread_sheet(sheet.with_name(f"{sheet.stem}_single{sheet.suffix}"), misread,
+                      f"{name}, single digits sent as strokes", limit=60)
     return report
 
 
@@ -240,7 +250,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=COUNT,
                         help=f"numbers per length (default {COUNT}; {FOUR_DIGITS} of 4 digits)")
     parser.add_argument("--sheet", type=Path, default=None, metavar="PNG",
-                        help="write the misread numbers to PNG_strokes.png and PNG_png.png")
+                        help="write the misread numbers to PNG_strokes.png and PNG_png.png, "
+                             "the misread single digits to PNG_single.png")
 
 
 def main(argv: list[str] | None = None) -> int:
