@@ -8,6 +8,10 @@
 ``score`` is the caller's network: float32 (N, 28, 28) -> (probabilities (N, 10), p(not a
 digit) (N,)). This module imports no network; it proposes and the network judges.
 
+Every share below is of the writing's height: the 75th percentile of the atoms' column heights,
+an atom's column being it and the atoms above or below it that overlap it in x (STACKED), so a
+5's bar or an 8's loop drawn apart counts as part of a digit-tall column, not as a short atom.
+
 1. Atoms. From strokes, each stroke; from a PNG, each blob of ink (a connected component), and
    a blob wider than SPLIT_WIDTH of the writing's height that does not read surely (SURE) as one
    digit is cut into strips along paths that follow the gaps between touching digits
@@ -313,9 +317,9 @@ def read_ink(ink: np.ndarray, score: Score) -> Reading:
         raise BlankDrawingError("The canvas is empty: draw a digit first.")
     mass = ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1))  # (count,)
     slices = ndimage.find_objects(labels)
-    heights = np.array([s[0].stop - s[0].start for s in slices], dtype=np.float64)
     big = mass >= SPECK * mass.sum()
-    height = float(np.percentile(heights[big], 75))
+    height = _boxes_height(np.array([[s[1].start, s[0].start, s[1].stop, s[0].stop]
+                                     for s, b in zip(slices, big) if b], dtype=np.float64))
     sizes = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in slices])
     kept = [k for k in np.argsort(-mass, kind="stable")[:MAX_ATOMS]
             if big[k] or sizes[k] <= POINT_SIZE * height]  # specks out, dots may be points

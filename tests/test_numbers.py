@@ -118,6 +118,18 @@ def test_a_digit_of_stacked_or_tiny_strokes_is_one_digit(judge, digit, shape):
     assert [p.strokes for p in reading.pieces] == [(0, 1)]
 
 
+@pytest.mark.parametrize("pen", [8.0, 12.0])
+def test_a_five_whose_bar_is_apart_is_one_digit_in_a_png(judge, pen):
+    # the bar is a blob of its own, a fifth of the height: with the blobs' own heights the body
+    # was wide enough to be cut, and its strips read "55"
+    arc = np.linspace(-0.6, 3.6, 30)
+    body = [(0.3, 0.2), (0.26, 0.45)] + list(zip(0.45 + 0.35 * np.sin(arc),
+                                                0.67 - 0.25 * np.cos(arc), strict=True))
+    strokes = [np.array(dense(s, 0.01)) * 100 + 15 for s in (body, [(0.35, 0.04), (0.9, 0.02)])]
+    reading = read_ink(render(strokes, (135, 135), pen, smoothing=False), judge.read)
+    assert reading.number(judge.threshold) == "5" and len(reading.pieces) == 1
+
+
 def test_the_height_of_stacked_strokes_is_their_column_and_of_side_by_side_ones_a_digit():
     stacked = np.array([[40, 0, 90, 45], [10, 48, 70, 100]], dtype=float)  # an 8's two loops
     assert _boxes_height(stacked) == 100.0
