@@ -8,6 +8,10 @@
 ``score`` is the caller's network: float32 (N, 28, 28) -> (probabilities (N, 10), p(not a
 digit) (N,)). This module imports no network; it proposes and the network judges.
 
+Every share below is of the writing's height: the 75th percentile of the atoms' column heights,
+an atom's column being it and the atoms above or below it that overlap it in x (STACKED), so a
+5's bar or an 8's loop drawn apart counts as part of a digit-tall column, not as a short atom.
+
 1. Atoms. From strokes, each stroke; from a PNG, each blob of ink (a connected component), and
    a blob wider than SPLIT_WIDTH of the writing's height that does not read surely (SURE) as one
    digit is cut into strips along paths that follow the gaps between touching digits
@@ -47,6 +51,7 @@ MAX_WIDTH = 1.3  # a digit is at most this many times as wide as the writing is 
 MAX_GAP = 0.45  # a blank this share of the height or wider always separates two digits
 BOUND = 0.7  # atoms overlapping in x by this share of the narrower one belong together...
 BOUND_WIDTH = 0.25  # ... when both are at least this share of the height wide (not a 1's stem)
+STACKED = 0.3  # atoms overlapping in x by this share of the narrower are one column of the height
 PIECE_COST = 0.5  # log-score each piece costs: how much better a split must read to win
 WIDE = 0.8  # a piece wider than this share of the height ...
 WIDE_COST = 4.0  # ... loses this much log-score per height of width beyond it
@@ -109,9 +114,18 @@ class Reading:
 
 
 def _boxes_height(boxes: np.ndarray) -> float:
-    """The writing's height: the 75th percentile of the atoms' heights (a 5's bar and a
-    decimal point are short, most atoms are a whole digit tall)."""
-    return float(max(np.percentile(boxes[:, 3] - boxes[:, 1], 75), 1e-9))
+    """The writing's height: the 75th percentile of the atoms' column heights, an atom's being
+    the tallest span of it and any atom overlapping it in x by STACKED of the narrower (a 5's
+    bar and body, an 8's two loops are one column, a whole digit tall; side by side, two digits'
+    span is about one digit's). A decimal point alone is short; most atoms are in a whole digit's
+    column."""
+    x0, y0, x1, y1 = boxes.T
+    overlap = np.minimum(x1[:, None], x1) - np.maximum(x0[:, None], x0)  # (A, A)
+    narrower = np.minimum.outer(x1 - x0, x1 - x0)
+    stacked = overlap >= STACKED * narrower
+    span = np.maximum.outer(y1, y1) - np.minimum.outer(y0, y0)
+    column = np.where(stacked, span, 0.0).max(axis=1)
+    return float(max(np.percentile(column, 75), 1e-9))
 
 
 def _points(boxes: np.ndarray, height: float) -> np.ndarray:
@@ -313,9 +327,9 @@ def read_ink(ink: np.ndarray, score: Score) -> Reading:
         raise BlankDrawingError("The canvas is empty: draw a digit first.")
     mass = ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1))  # (count,)
     slices = ndimage.find_objects(labels)
-    heights = np.array([s[0].stop - s[0].start for s in slices], dtype=np.float64)
     big = mass >= SPECK * mass.sum()
-    height = float(np.percentile(heights[big], 75))
+    height = _boxes_height(np.array([[s[1].start, s[0].start, s[1].stop, s[0].stop]
+                                     for s, b in zip(slices, big) if b], dtype=np.float64))
     sizes = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in slices])
     kept = [k for k in np.argsort(-mass, kind="stable")[:MAX_ATOMS]
             if big[k] or sizes[k] <= POINT_SIZE * height]  # specks out, dots may be points

@@ -8,9 +8,9 @@
 Numbers are composed from one writer's own digits (training/numbers.py) and read as /api/read
 reads them (digits.numbers with web.judge), sent as strokes and as PNGs: exact numbers, digits
 right (aligned, so one digit missing costs one), numbers whose count of digits is wrong, by gap
-kind. Single digits go through the same reading (are they read as one digit, and as accurately
-as /api/predict reads them?), and the judge is asked about every real digit and every letter
-that is not written like a digit.
+kind. Single digits go through the same reading, as strokes and as PNGs (are they read as one
+digit, and as accurately as /api/predict reads the same drawing?), and the judge is asked about
+every real digit and every letter that is not written like a digit.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import numpy as np
 
 from digits.drawing import BlankDrawingError, load_drawing
 from digits.numbers import read_ink, read_strokes
-from digits.preprocess import strokes_to_mnist
+from digits.preprocess import strokes_to_mnist, to_mnist
 from training.not_digits import load_letters
-from training.numbers import GAPS, compose_numbers, number_png
+from training.numbers import GAPS, Number, compose_numbers, number_png
 from training.unipen import (
     VALIDATION,
     is_held_out,
@@ -100,25 +100,52 @@ def score_numbers(numbers, judge, rng, forms=("strokes", "png")) -> dict:
     return out
 
 
-def score_single(digits, judge) -> dict:
+def score_single(digits, judge, rng: np.random.Generator | None = None) -> dict:
     """Each digit alone, as strokes: read as one digit by /api/read's reading, its accuracy, and
-    /api/predict's accuracy on the same drawings."""
-    one, read_right, inputs = 0, 0, []
+    /api/predict's accuracy on the same drawings; the digits misread, as numbers of one digit
+    (number, read, None), under "misread". With ``rng``, the same for each digit drawn as a PNG
+    (training.numbers.number_png), under "png" (its misread with their PNGs)."""
+    one, read_right, inputs, misread = 0, 0, [], []
+    png = {"one": 0, "right": 0, "inputs": [], "misread": []}
     for d in digits:
+        strokes = tuple(np.asarray(s, dtype=np.float64) for s in d.strokes)
+        number = Number(strokes, str(d.label), (0,) * len(strokes), d.writer, "single")
         try:
-            reading = read_strokes(d.strokes, judge.read)
-            text = reading.number(judge.threshold)
+            text = read_strokes(strokes, judge.read).number(judge.threshold)
         except BlankDrawingError:
             text = ""
         one += len(text) == 1
-        read_right += text == str(d.label)
-        inputs.append(strokes_to_mnist(list(d.strokes)))
-    p, p_not = judge.read(np.stack(inputs))
+        read_right += text == number.text
+        inputs.append(strokes_to_mnist(list(strokes)))
+        if text != number.text:
+            misread.append((number, text, None))
+        if rng is not None:
+            image = number_png(number, rng)
+            ink = load_drawing(image)
+            try:
+                text = read_ink(ink, judge.read).number(judge.threshold)
+            except BlankDrawingError:
+                text = ""
+            png["one"] += len(text) == 1
+            png["right"] += text == number.text
+            png["inputs"].append(to_mnist(ink))  # what /api/predict reads of that PNG
+            if text != number.text:
+                png["misread"].append((number, text, image))
     truth = np.array([d.label for d in digits])
-    return {"n": len(digits), "read_as_one_digit": one / len(digits),
-            "read_accuracy": read_right / len(digits),
-            "predict_accuracy": float((p.argmax(axis=1) == truth).mean()),
-            "digits_called_not_a_digit": float(judge.is_not_a_digit(p_not).mean())}
+    p, p_not = judge.read(np.stack(inputs))
+    out = {"n": len(digits), "read_as_one_digit": one / len(digits),
+           "read_accuracy": read_right / len(digits),
+           "predict_accuracy": float((p.argmax(axis=1) == truth).mean()),
+           "digits_called_not_a_digit": float(judge.is_not_a_digit(p_not).mean()),
+           "misread": misread}
+    if rng is not None:
+        p, p_not = judge.read(np.stack(png["inputs"]))
+        out["png"] = {"read_as_one_digit": png["one"] / len(digits),
+                      "read_accuracy": png["right"] / len(digits),
+                      "predict_accuracy": float((p.argmax(axis=1) == truth).mean()),
+                      "digits_called_not_a_digit": float(judge.is_not_a_digit(p_not).mean()),
+                      "misread": png["misread"]}
+    return out
 
 
 def score_letters(letters, judge) -> dict:
@@ -178,13 +205,18 @@ def evaluate(judge, digits, letters, lengths=LENGTHS, count=COUNT, seed=SEED,
         n = FOUR_DIGITS * count // COUNT if length == 4 else count
         numbers = compose_numbers(digits, rng, n, length)
         report["numbers"][length] = score_numbers(numbers, judge, rng)
-    report["single"] = score_single(digits, judge)
+    report["single"] = score_single(digits, judge, np.random.default_rng(seed + 1))
     report["letters"] = score_letters(letters, judge) if letters else None
     for form in ("strokes", "png"):
         misread = [m for length in lengths for m in report["numbers"][length][form].pop("misread")]
         if sheet is not None:
             misread_sheet(sheet.with_name(f"{sheet.stem}_{form}{sheet.suffix}"), misread,
                           f"{name}, numbers sent as {form}")
+    for form, single in (("strokes", report["single"]), ("png", report["single"]["png"])):
+        misread = single.pop("misread")
+        if sheet is not None:
+            misread_sheet(sheet.with_name(f"{sheet.stem}_single_{form}{sheet.suffix}"), misread,
+                          f"{name}, single digits sent as {form}", limit=60)
     return report
 
 
@@ -198,6 +230,10 @@ def print_report(r: dict) -> None:
                   f"{f['ms_per_number']:.1f} ms")
     s = r["single"]
     print(f"  single digits ({s['n']}): read as one digit {s['read_as_one_digit']:.2%}, read "
+          f"{s['read_accuracy']:.2%} vs predict {s['predict_accuracy']:.2%}; called not a "
+          f"digit {s['digits_called_not_a_digit']:.2%}")
+    s = s["png"]
+    print(f"  single digits as PNGs: read as one digit {s['read_as_one_digit']:.2%}, read "
           f"{s['read_accuracy']:.2%} vs predict {s['predict_accuracy']:.2%}; called not a "
           f"digit {s['digits_called_not_a_digit']:.2%}")
     if r["letters"]:
@@ -240,7 +276,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=COUNT,
                         help=f"numbers per length (default {COUNT}; {FOUR_DIGITS} of 4 digits)")
     parser.add_argument("--sheet", type=Path, default=None, metavar="PNG",
-                        help="write the misread numbers to PNG_strokes.png and PNG_png.png")
+                        help="write the misread numbers to PNG_strokes.png and PNG_png.png, "
+                             "single digits to PNG_single_strokes.png and PNG_single_png.png")
 
 
 def main(argv: list[str] | None = None) -> int:

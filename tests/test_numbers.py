@@ -10,7 +10,14 @@ import nn
 from conftest import FOUR, ONE, SEVEN, ZERO, dense, in_box
 from digits.canvas import render
 from digits.cut_paths import cut_paths, split_along
-from digits.numbers import best_grouping, candidates, clusters, read_ink, read_strokes
+from digits.numbers import (
+    _boxes_height,
+    best_grouping,
+    candidates,
+    clusters,
+    read_ink,
+    read_strokes,
+)
 from web.judge import Judge
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,6 +96,46 @@ def test_strokes_read_as_the_number_written(judge, text):
     reading = read_strokes(written(text), judge.read)
     assert reading.number(judge.threshold) == text
     assert [len(p.strokes) for p in reading.pieces] == [len(SHAPES[int(c)]) for c in text]
+
+
+def _loop(x: float, y: float, rx: float, ry: float) -> list[tuple[float, float]]:
+    t = np.linspace(0, 2 * np.pi, 40)
+    return list(zip(x + rx * np.sin(t), y - ry * np.cos(t), strict=True))
+
+
+@pytest.mark.parametrize("digit, shape", [
+    # an 8 as two loops, the top one leaning right: each loop is half the digit's height
+    (8, [_loop(0.62, 0.26, 0.25, 0.22), _loop(0.4, 0.73, 0.28, 0.24)]),
+    # a round 0 with a blip where the pen came down: a tiny stroke inside it
+    (0, [_loop(0.5, 0.5, 0.5, 0.45), [(0.08, 0.45), (0.1, 0.5)]]),
+])
+def test_a_digit_of_stacked_or_tiny_strokes_is_one_digit(judge, digit, shape):
+    # the writing's height is that of a column of strokes, not of a half-height stroke: with the
+    # loops' own height the whole 8 was too wide to be tried as one digit, and read "00"
+    strokes = [np.array(dense(s, 0.01)) * 100 for s in shape]
+    reading = read_strokes(strokes, judge.read)
+    assert reading.number(judge.threshold) == str(digit)
+    assert [p.strokes for p in reading.pieces] == [(0, 1)]
+
+
+@pytest.mark.parametrize("pen", [8.0, 12.0])
+def test_a_five_whose_bar_is_apart_is_one_digit_in_a_png(judge, pen):
+    # the bar is a blob of its own, a fifth of the height: with the blobs' own heights the body
+    # was wide enough to be cut, and its strips read "55"
+    arc = np.linspace(-0.6, 3.6, 30)
+    body = [(0.3, 0.2), (0.26, 0.45)] + list(zip(0.45 + 0.35 * np.sin(arc),
+                                                0.67 - 0.25 * np.cos(arc), strict=True))
+    strokes = [np.array(dense(s, 0.01)) * 100 + 15 for s in (body, [(0.35, 0.04), (0.9, 0.02)])]
+    reading = read_ink(render(strokes, (135, 135), pen, smoothing=False), judge.read)
+    assert reading.number(judge.threshold) == "5" and len(reading.pieces) == 1
+
+
+def test_the_height_of_stacked_strokes_is_their_column_and_of_side_by_side_ones_a_digit():
+    stacked = np.array([[40, 0, 90, 45], [10, 48, 70, 100]], dtype=float)  # an 8's two loops
+    assert _boxes_height(stacked) == 100.0
+    # digits side by side, overlapping in x, the second 8% lower: still about one digit tall
+    side = np.array([[0, 0, 60, 100], [40, 8, 100, 108], [140, 4, 145, 104]], dtype=float)
+    assert 100.0 <= _boxes_height(side) <= 108.0
 
 
 def test_a_dot_near_the_baseline_between_digits_is_a_decimal_point(judge):
