@@ -51,7 +51,9 @@ def test_smoke_run_on_2000_images_learns(tmp_path, mnist_dir, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [[], ["--ema", "0.99"]], ids=["last weights", "ema"])
+@pytest.mark.parametrize("extra", [[], ["--ema", "0.99", "--unipen-copies", "0",
+                                         "--pendigits-copies", "0"]],
+                         ids=["last weights", "ema"])  # the pen sources' redrawing: once
 def test_a_killed_run_resumes_to_the_same_weights(tmp_path, mnist_dir, extra):
     args = [*SMALL, "--epochs", "4", "--seed", "7", *extra]
     whole = run_train([*args, "--out", str(tmp_path / "whole.npz")], mnist_dir)
@@ -92,7 +94,8 @@ def test_ctrl_c_leaves_a_checkpoint_and_says_how_to_resume(tmp_path, mnist_dir, 
 
     monkeypatch.setattr(train, "save_checkpoint", save_then_interrupt)
     out = tmp_path / "m.npz"
-    assert train.main([*SMALL, "--epochs", "3", "--out", str(out)]) == 130
+    assert train.main([*SMALL, "--epochs", "3", "--unipen-copies", "0", "--pendigits-copies", "0",
+                       "--out", str(out)]) == 130
     assert "python train.py --resume" in capsys.readouterr().err
     assert (tmp_path / "m.ckpt.npz").exists() and calls == [1]
     monkeypatch.setattr(train, "save_checkpoint", real_save)
