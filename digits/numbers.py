@@ -15,7 +15,10 @@ an atom's column being it and the atoms above or below it that overlap it in x (
 1. Atoms. From strokes, each stroke; from a PNG, each blob of ink (a connected component), and
    a blob wider than SPLIT_WIDTH of the writing's height that does not read surely (SURE) as one
    digit is cut into strips along paths that follow the gaps between touching digits
-   (digits.cut_paths). Atoms are ordered by the middle of their boxes, left to right.
+   (digits.cut_paths); when a piece of the reading is then not a digit (the caller's threshold),
+   its blobs wider than DOUBT_WIDTH of the height are cut too, and the ink read again (a 1
+   touching a 7 is one blob too narrow to cut, that read whole is no digit). Atoms are ordered
+   by the middle of their boxes, left to right.
 2. Decimal points: a small atom near the baseline with writing on both sides reads as "." and
    takes no part in what follows.
 3. Candidates: atoms that overlap each other in x as a 5's bar and body do are never parted
