@@ -15,7 +15,10 @@ an atom's column being it and the atoms above or below it that overlap it in x (
 1. Atoms. From strokes, each stroke; from a PNG, each blob of ink (a connected component), and
    a blob wider than SPLIT_WIDTH of the writing's height that does not read surely (SURE) as one
    digit is cut into strips along paths that follow the gaps between touching digits
-   (digits.cut_paths). Atoms are ordered by the middle of their boxes, left to right.
+   (digits.cut_paths); when a piece of the reading is then not a digit (the caller's threshold),
+   its blobs wider than DOUBT_WIDTH of the height are cut too, and the ink read again (a 1
+   touching a 7 is one blob too narrow to cut, that read whole is no digit). Atoms are ordered
+   by the middle of their boxes, left to right.
 2. Decimal points: a small atom near the baseline with writing on both sides reads as "." and
    takes no part in what follows.
 3. Candidates: atoms that overlap each other in x as a 5's bar and body do are never parted
@@ -64,6 +67,7 @@ POINT_LOW = 0.65  # ... whose middle is below this share of its neighbours' heig
 CUT_COST = 0.5  # log-score of parting two strips of one blob of ink
 SPLIT_WIDTH = 0.9  # a blob wider than this share of the height may be two digits touching...
 SURE = 0.95  # ... unless, read whole, its best digit is this sure (and it is a digit)
+DOUBT_WIDTH = 0.45  # a piece that is not a digit is read again with its blobs this wide cut
 MAX_ATOMS = 48  # blobs of a PNG kept, the largest first (bounded work for a noisy image)
 FAINT = 0.1  # ink this faint still joins a blob (a stroke's anti-aliased edge)
 SPECK = 0.01  # blobs with less of the ink than this are specks (unless a decimal point)
@@ -318,9 +322,10 @@ def read_strokes(strokes: Sequence[np.ndarray], score: Score, pen: float | None 
 # ------------------------------------------------------------------------------- ink (PNG)
 
 
-def read_ink(ink: np.ndarray, score: Score) -> Reading:
+def read_ink(ink: np.ndarray, score: Score, not_a_digit: float = NOT_A_DIGIT) -> Reading:
     """Read a number from an ink map, float32 (H, W) in 0..1 (digits.drawing.load_drawing).
-    Boxes are in its pixels; ``strokes`` stay empty. Raises BlankDrawingError without ink."""
+    Boxes are in its pixels; ``strokes`` stay empty. A piece whose p(not a digit) is above
+    ``not_a_digit`` is read again with its blobs cut. Raises BlankDrawingError without ink."""
     mask = ink >= FAINT
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
     if count == 0:
@@ -342,6 +347,25 @@ def read_ink(ink: np.ndarray, score: Score) -> Reading:
     if drawn:
         p, p_not = score(np.stack([x for x in whole if x is not None]))
         sure = {k for k, pk, nk in zip(drawn, p.max(axis=1), p_not) if pk >= SURE and nk <= 0.5}
+    cut = set(wide) - sure
+    reading, blob_of = _read_blobs(ink, labels, slices, kept, cut, height, score)
+    # a narrower blob in a piece that is not a digit may be digits touching too (a 1 and a 9
+    # read together as neither, and left out: "19" read as nothing): cut it, and read again.
+    # Held-out writers' PNGs, 2 / 4 digits exact: 84.0 -> 85.0%, 75.75 -> 76.5%; for any piece
+    # above 0.5 (not only those left out), single digits were cut in two: read as one 99.7 -> 99.4%
+    doubtful = {int(blob_of[a]) for piece in reading.pieces if piece.p_not > not_a_digit
+                for a in piece.atoms} - cut
+    doubtful = {k for k in doubtful
+                if slices[k][1].stop - slices[k][1].start > DOUBT_WIDTH * height}
+    if doubtful:
+        reading, _ = _read_blobs(ink, labels, slices, kept, cut | doubtful, height, score)
+    return reading
+
+
+def _read_blobs(ink: np.ndarray, labels: np.ndarray, slices: list, kept: list[int],
+                cut: set[int], height: float, score: Score) -> tuple[Reading, np.ndarray]:
+    """read_ink's reading of the ``kept`` blobs (indices into ``slices``; ``labels`` holds
+    k + 1 on blob k), those in ``cut`` cut along cut paths; and each atom's blob, int (A,)."""
     parts = np.zeros(ink.shape, dtype=np.int64)  # each pixel's atom + 1 (0: no atom)
     blob_of = []  # each atom's blob: atoms cut from one blob are never bound together
     drawn_cuts = []
@@ -349,7 +373,7 @@ def read_ink(ink: np.ndarray, score: Score) -> Reading:
         ys, xs = slices[k]
         on = labels[ys, xs] == k + 1
         strips = on.astype(np.int64)
-        if k in wide and k not in sure:  # maybe digits touching: cut it
+        if k in cut:  # maybe digits touching: cut it
             paths = cut_paths(np.where(on, ink[ys, xs], 0.0), height)
             strips = split_along(on, paths)
             drawn_cuts += [np.stack([xs.start + path, ys.start + np.arange(len(path))], axis=1)
@@ -373,9 +397,10 @@ def read_ink(ink: np.ndarray, score: Score) -> Reading:
             piece = np.where(keep, ink[y0:y1, x0:x1], 0.0)
         return _mnist_or_none(piece)
 
-    reading = _read(boxes, draw, score, np.array(blob_of))
+    blob_of = np.array(blob_of)
+    reading = _read(boxes, draw, score, blob_of)
     reading.cuts = drawn_cuts
-    return reading
+    return reading, blob_of
 
 
 def _mnist_or_none(piece: np.ndarray) -> np.ndarray | None:

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     top.axis("off")
 
     ink = load_drawing(number_png(touching, rng))
-    reading = read_ink(ink, judge.read)
+    reading = read_ink(ink, judge.read, judge.threshold)
     bottom.imshow(1 - ink, cmap="gray", vmin=0, vmax=1)
     for path in reading.cuts:
         bottom.plot(path[:, 0], path[:, 1], color="tab:red", ls="--", lw=1)

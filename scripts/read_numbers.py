@@ -75,7 +75,7 @@ def score_numbers(numbers, judge, rng, forms=("strokes", "png")) -> dict:
             start = time.perf_counter()
             try:
                 reading = (read_strokes(number.strokes, judge.read) if form == "strokes"
-                           else read_ink(load_drawing(png), judge.read))
+                           else read_ink(load_drawing(png), judge.read, judge.threshold))
                 read = reading.number(judge.threshold)
             except BlankDrawingError:
                 read = ""
@@ -123,7 +123,7 @@ def score_single(digits, judge, rng: np.random.Generator | None = None) -> dict:
             image = number_png(number, rng)
             ink = load_drawing(image)
             try:
-                text = read_ink(ink, judge.read).number(judge.threshold)
+                text = read_ink(ink, judge.read, judge.threshold).number(judge.threshold)
             except BlankDrawingError:
                 text = ""
             png["one"] += len(text) == 1

@@ -174,3 +174,16 @@ def test_one_wide_digit_in_a_png_stays_one_digit(judge, digit):
     ink = render(strokes, (120, 150), 12.0, smoothing=False)
     reading = read_ink(ink, judge.read)
     assert reading.number(judge.threshold) == str(digit) and len(reading.pieces) == 1
+
+
+@pytest.mark.parametrize("pen, gap", [(14.0, -0.05), (14.0, -0.1), (18.0, -0.05)])
+def test_a_one_touching_a_digit_in_a_narrow_blob_is_not_left_out(judge, pen, gap):
+    # a 1 whose ink runs into a 7's bar: one blob narrower than any cut is made for, which read
+    # whole is "not a digit", so the number was read as nothing; it is cut and read again
+    strokes = written("17", gap=gap)
+    points = np.concatenate(strokes)
+    ink = render([s - points.min(axis=0) + 10 for s in strokes],
+                 tuple((np.ptp(points, axis=0)[::-1] + 20).astype(int)), pen, smoothing=False)
+    reading = read_ink(ink, judge.read, judge.threshold)
+    assert reading.number(judge.threshold) == "17" and len(reading.pieces) == 2
+    assert all(piece.p_not <= judge.threshold for piece in reading.pieces)

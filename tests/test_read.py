@@ -121,6 +121,12 @@ def test_touching_digits_become_two(server, form):
     assert status == 200 and answer["number"] == "47"
 
 
+def test_a_one_touching_a_seven_in_a_png_is_read_not_left_out(server):
+    # one blob, narrower than the writing's height, that read whole is "not a digit"
+    status, answer = post(server, "/api/read", as_png(written("17", gap=-0.05), pen=14.0))
+    assert status == 200 and answer["number"] == "17" and answer["not_digits"] == []
+
+
 @pytest.mark.parametrize("shape", [SCRIBBLE], ids=["scribble"])
 def test_what_is_not_a_digit_is_said_so(server, shape):
     strokes = [[list(p) for p in dense(s, 2.0)] for s in in_box(shape, 10, 10, 100)]

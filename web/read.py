@@ -47,7 +47,7 @@ def read_number(drawing: Drawing, judge: Judge,
         if drawing.strokes is not None:
             reading = read_strokes(drawing.strokes, judge.read, drawing.pen)
         else:
-            reading = read_ink(load_drawing(drawing.png), judge.read)
+            reading = read_ink(load_drawing(drawing.png), judge.read, judge.threshold)
     digits, others = [], []
     for piece in reading.pieces:
         item = {"box": list(piece.box), "strokes": list(piece.strokes),
