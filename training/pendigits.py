@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.unipen import SPLITS, PenDigit, load_unipen, resolve_pen_dir
+from training.unipen import PenDigit, load_pen_digits, resolve_pen_dir
 
 DEFAULT_DIRS = (Path("data") / "pendigits", Path("..") / "shared" / "pendigits")
 CREDIT = ("pendigits (Alimoglu and Alpaydin, TAINN 96; UCI Machine Learning Repository, "
@@ -46,13 +46,7 @@ def load_pendigits(folder: str | os.PathLike, split: str) -> list[PenDigit]:
     Raises FileNotFoundError (naming the file and what to do) or ValueError (naming the line)
     for a missing or damaged file.
     """
-    if split not in SPLITS:
-        raise ValueError(f"unknown pendigits split {split!r}: use 'train' or 'test'")
-    path = Path(folder) / f"{split}.jsonl.gz"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: point --pendigits-dir or PENDIGITS_DIR at "
-                                "the folder holding pendigits' train.jsonl.gz and test.jsonl.gz")
-    return load_unipen(folder, split)
+    return load_pen_digits(folder, split, "pendigits", "pendigits")
 
 
 def smooth_strokes(strokes: Sequence[np.ndarray], step: float = STEP) -> tuple[np.ndarray, ...]:

@@ -68,12 +68,21 @@ def load_unipen(folder: str | os.PathLike, split: str) -> list[PenDigit]:
     Raises FileNotFoundError (naming the file and what to do) or ValueError (naming the line)
     for a missing or damaged file.
     """
+    return load_pen_digits(folder, split, "UNIPEN", "unipen")
+
+
+def load_pen_digits(folder: str | os.PathLike, split: str, name: str,
+                    option: str) -> list[PenDigit]:
+    """load_unipen for any source in UNIPEN's format: ``name`` ("UNIPEN", "pendigits") and
+    ``option`` ("unipen": --unipen-dir and $UNIPEN_DIR) say in its errors which data it is."""
     if split not in SPLITS:
-        raise ValueError(f"unknown UNIPEN split {split!r}: use 'train' or 'test'")
+        raise ValueError(f"unknown {name} split {split!r}: use 'train' or 'test'")
     path = Path(folder) / f"{split}.jsonl.gz"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: point --unipen-dir or UNIPEN_DIR at the "
-                                "folder holding UNIPEN's train.jsonl.gz and test.jsonl.gz")
+        owner = name + ("'" if name.endswith("s") else "'s")
+        raise FileNotFoundError(f"{path} is missing: point --{option}-dir or "
+                                f"{option.upper()}_DIR at the folder holding {owner} "
+                                "train.jsonl.gz and test.jsonl.gz")
     digits = []
     try:
         with gzip.open(path, "rt", encoding="utf-8") as lines:
@@ -87,8 +96,8 @@ def load_unipen(folder: str | os.PathLike, split: str) -> list[PenDigit]:
                     digits.append(PenDigit(strokes, label, str(row["writer"]),
                                            str(row["id"]).split("/")[1]))
                 except (KeyError, IndexError, TypeError, ValueError) as e:
-                    raise ValueError(f"{path}, line {number}, is not a UNIPEN digit ({e}): the "
-                                     "file is damaged; fetch it again") from None
+                    raise ValueError(f"{path}, line {number}, is not a {name} digit ({e}): "
+                                     "the file is damaged; fetch it again") from None
     except (OSError, EOFError) as e:
         raise ValueError(f"{path} cannot be read ({e}): the file is damaged; fetch it "
                          "again") from None
